@@ -1,0 +1,1 @@
+//! agent (placeholder doc, replaced below)

@@ -1,0 +1,1 @@
+//! album (placeholder doc, replaced below)

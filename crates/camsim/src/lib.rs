@@ -1,0 +1,1 @@
+//! camsim (placeholder doc, replaced below)

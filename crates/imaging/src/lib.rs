@@ -1,0 +1,1 @@
+//! imaging (placeholder doc, replaced below)

@@ -1,0 +1,1 @@
+//! ptp (placeholder doc, replaced below)
