@@ -1,0 +1,431 @@
+//! The camera source: keeps a PTP session to one camera alive, learns of every new shot
+//! (events, plus a reconciling listing after each connect and when events stay silent), and
+//! saves each original into the library before the journal calls it downloaded.
+//!
+//! It owns no policy about what happens to a shot next; that is the pipeline's job.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ptp::{Session, Transport};
+use tokio::sync::{broadcast, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{AgentEvent, CameraState, CameraStatus, ShotEvent, Stage};
+use crate::journal::{Detected, Journal, ShotState};
+use crate::library::{original_path, IncomingFile};
+
+/// Opens a fresh transport to a camera. Called again after every disconnect, so that an
+/// unplugged and replugged camera (or a USB reset) is picked up without the user.
+pub trait Connector: Send + 'static {
+    type Transport: Transport + 'static;
+    /// A short name for logs, e.g. `usb 3-1` or `camsim`.
+    fn describe(&self) -> String;
+    fn connect(&mut self) -> impl Future<Output = Result<Self::Transport, String>> + Send;
+}
+
+/// What the camera source shares with the rest of the agent.
+#[derive(Clone)]
+pub struct SourceCtx {
+    pub journal: Journal,
+    pub library_dir: PathBuf,
+    pub events: broadcast::Sender<AgentEvent>,
+    pub downloaded: Arc<Notify>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CameraError {
+    #[error("{0}")]
+    Ptp(#[from] ptp::PtpError),
+    #[error("library: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("journal: {0}")]
+    Journal(#[from] crate::journal::JournalError),
+    #[error("{0}")]
+    Device(String),
+}
+
+/// How long the event pipe may stay silent before we list the card anyway. Some cameras (and
+/// qemu's usb-mtp) drop or delay events; a listing is cheap next to a lost shot.
+const RECONCILE_EVERY: Duration = Duration::from_secs(15);
+/// How often battery and card space are refreshed for the status display.
+const STATUS_EVERY: Duration = Duration::from_secs(10);
+/// How often objects seen still being written (size 0) are looked at again.
+const PENDING_EVERY: Duration = Duration::from_millis(500);
+
+/// Runs until cancelled: connect, serve the session, and on any error reconnect with backoff.
+pub async fn run<C: Connector>(mut connector: C, ctx: SourceCtx, cancel: CancellationToken) {
+    let mut backoff = Duration::from_millis(250);
+    let mut last_status: Option<CameraStatus> = None;
+    while !cancel.is_cancelled() {
+        let attempt = tokio::select! {
+            _ = cancel.cancelled() => break,
+            t = connector.connect() => t,
+        };
+        match attempt {
+            Ok(transport) => {
+                let mut live = Live::default();
+                let result = serve(transport, &ctx, &cancel, &mut live).await;
+                if live.connected {
+                    backoff = Duration::from_millis(250);
+                }
+                match result {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(camera = %connector.describe(), error = %e, "camera session ended");
+                        let status = CameraStatus {
+                            state: CameraState::Disconnected,
+                            message: Some(explain(&e)),
+                            ..live.status.clone().unwrap_or_else(|| blank_status(&connector))
+                        };
+                        publish_status(&ctx, &mut last_status, status);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!(camera = %connector.describe(), error = %e, "camera not reachable");
+                let status = CameraStatus {
+                    message: Some(format!("waiting for the camera: {e}")),
+                    ..blank_status(&connector)
+                };
+                publish_status(&ctx, &mut last_status, status);
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn blank_status<C: Connector>(c: &C) -> CameraStatus {
+    CameraStatus {
+        source: format!("camera:{}", c.describe()),
+        state: CameraState::Disconnected,
+        model: None,
+        serial: None,
+        battery: None,
+        free_bytes: None,
+        free_images: None,
+        message: None,
+    }
+}
+
+fn publish_status(ctx: &SourceCtx, last: &mut Option<CameraStatus>, status: CameraStatus) {
+    if last.as_ref() != Some(&status) {
+        let _ = ctx.events.send(AgentEvent::Camera(status.clone()));
+        *last = Some(status);
+    }
+}
+
+/// Turns an error into something a photographer can act on.
+fn explain(e: &CameraError) -> String {
+    match e {
+        CameraError::Ptp(ptp::PtpError::Transport(_)) => {
+            "camera disconnected or switched off; plug it back in or wake it".into()
+        }
+        CameraError::Io(e) => format!("cannot write to the library folder: {e}"),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Default)]
+struct Live {
+    connected: bool,
+    status: Option<CameraStatus>,
+}
+
+/// Per-session knowledge of the card.
+struct Card {
+    source: String,
+    camera_name: String,
+    /// Handles already dealt with in this session (downloaded, known, or not ours).
+    done: HashSet<u32>,
+    /// Handles whose object was still being written when we looked: handle → first seen.
+    pending: HashMap<u32, Instant>,
+}
+
+async fn serve<T: Transport + 'static>(
+    transport: T,
+    ctx: &SourceCtx,
+    cancel: &CancellationToken,
+    live: &mut Live,
+) -> Result<(), CameraError> {
+    let mut session = Session::open(transport, 1).await?;
+    let info = session.device_info().await?;
+    live.connected = true;
+    let serial = non_empty(&info.serial_number);
+    let model = non_empty(&info.model);
+    let source = format!(
+        "camera:{}",
+        serial.clone().or_else(|| model.clone()).unwrap_or_else(|| "unknown".into())
+    );
+    let camera_name = model
+        .clone()
+        .unwrap_or_else(|| "camera".into())
+        .replace(' ', "-");
+    tracing::info!(%source, model = ?model, "camera connected");
+    let mut card = Card {
+        source: source.clone(),
+        camera_name,
+        done: HashSet::new(),
+        pending: HashMap::new(),
+    };
+    let mut status = CameraStatus {
+        source,
+        state: CameraState::Connected,
+        model,
+        serial,
+        battery: None,
+        free_bytes: None,
+        free_images: None,
+        message: None,
+    };
+    refresh_status(&mut session, &mut status).await;
+    live.status = Some(status.clone());
+    let _ = ctx.events.send(AgentEvent::Camera(status.clone()));
+
+    reconcile(&mut session, ctx, &mut card).await?;
+    let mut last_reconcile = Instant::now();
+    let mut last_status = Instant::now();
+
+    loop {
+        let event = tokio::select! {
+            _ = cancel.cancelled() => {
+                let _ = session.close().await;
+                return Ok(());
+            }
+            e = session.next_event(PENDING_EVERY) => e?,
+        };
+        if let Some(ev) = event {
+            tracing::debug!(code = format_args!("{:#06x}", ev.code), params = ?ev.params, "camera event");
+            match ev.code {
+                ptp::codes::event::OBJECT_ADDED | ptp::codes::event::OBJECT_INFO_CHANGED => {
+                    if let Some(&handle) = ev.params.first() {
+                        if !card.done.contains(&handle) {
+                            consider(&mut session, ctx, &mut card, handle).await?;
+                        }
+                    }
+                }
+                ptp::codes::event::STORE_ADDED
+                | ptp::codes::event::STORE_FULL
+                | ptp::codes::event::STORAGE_INFO_CHANGED => {
+                    reconcile(&mut session, ctx, &mut card).await?;
+                    last_reconcile = Instant::now();
+                }
+                _ => {}
+            }
+        }
+        if !card.pending.is_empty() {
+            let waiting: Vec<u32> = card.pending.keys().copied().collect();
+            for handle in waiting {
+                consider(&mut session, ctx, &mut card, handle).await?;
+            }
+        }
+        if last_reconcile.elapsed() >= RECONCILE_EVERY {
+            reconcile(&mut session, ctx, &mut card).await?;
+            last_reconcile = Instant::now();
+        }
+        if last_status.elapsed() >= STATUS_EVERY {
+            refresh_status(&mut session, &mut status).await;
+            if live.status.as_ref() != Some(&status) {
+                let _ = ctx.events.send(AgentEvent::Camera(status.clone()));
+                live.status = Some(status.clone());
+            }
+            last_status = Instant::now();
+        }
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// Battery and card space. Failures here are not fatal: many cameras refuse some of these.
+async fn refresh_status<T: Transport>(session: &mut Session<T>, status: &mut CameraStatus) {
+    match session
+        .device_prop_value(ptp::codes::property::BATTERY_LEVEL, ptp::codes::datatype::UINT8)
+        .await
+    {
+        Ok(ptp::PropValue::U8(level)) => status.battery = Some(level.min(100)),
+        Ok(other) => tracing::debug!(value = ?other, "battery level of an unexpected type"),
+        Err(e) => tracing::debug!(error = %e, "battery level unavailable"),
+    }
+    if let Ok(ids) = session.storage_ids().await {
+        let mut free_bytes = None::<u64>;
+        let mut free_images = None::<u32>;
+        for id in ids {
+            if let Ok(si) = session.storage_info(id).await {
+                free_bytes = Some(free_bytes.unwrap_or(0).max(si.free_space_bytes));
+                if si.free_space_images != u32::MAX {
+                    free_images = Some(free_images.unwrap_or(0).max(si.free_space_images));
+                }
+            }
+        }
+        status.free_bytes = free_bytes;
+        status.free_images = free_images;
+    }
+}
+
+/// Lists every object on every card and considers each one not yet handled in this session;
+/// this is what finds shots taken while the cable was out or the agent was stopped.
+async fn reconcile<T: Transport>(
+    session: &mut Session<T>,
+    ctx: &SourceCtx,
+    card: &mut Card,
+) -> Result<(), CameraError> {
+    let handles = session.object_handles(0xFFFF_FFFF, 0, 0xFFFF_FFFF).await?;
+    let mut fresh: Vec<u32> = handles
+        .into_iter()
+        .filter(|h| !card.done.contains(h))
+        .collect();
+    // Oldest first on a reconcile so the library keeps shooting order.
+    fresh.sort_unstable();
+    if !fresh.is_empty() {
+        tracing::debug!(count = fresh.len(), "reconcile: objects to look at");
+    }
+    for handle in fresh {
+        consider(session, ctx, card, handle).await?;
+    }
+    Ok(())
+}
+
+/// Decides whether `handle` is a shot to fetch, and fetches it.
+async fn consider<T: Transport>(
+    session: &mut Session<T>,
+    ctx: &SourceCtx,
+    card: &mut Card,
+    handle: u32,
+) -> Result<(), CameraError> {
+    let info = session.object_info(handle).await?;
+    if info.object_format == ptp::codes::format::ASSOCIATION || info.filename.is_empty() {
+        card.done.insert(handle);
+        return Ok(());
+    }
+    if info.object_compressed_size == 0 {
+        // Still being written (qemu's usb-mtp, and some cameras, announce before the data is
+        // there). Look again shortly rather than fetching a stub.
+        let first = *card.pending.entry(handle).or_insert_with(Instant::now);
+        if first.elapsed() > Duration::from_secs(120) {
+            tracing::warn!(handle, name = %info.filename, "object stayed empty for 2 minutes; ignoring it");
+            card.pending.remove(&handle);
+            card.done.insert(handle);
+        }
+        return Ok(());
+    }
+    card.pending.remove(&handle);
+    let key = format!(
+        "{:08x}:{}:{}:{}",
+        info.storage_id, info.filename, info.object_compressed_size, info.capture_date
+    );
+    let id = match ctx
+        .journal
+        .record_detected(&card.source, &key, &info.filename)
+        .await?
+    {
+        Detected::New(id) => {
+            emit(ctx, id, &info.filename, Stage::Detected);
+            id
+        }
+        // Detected before but never saved (unplugged mid-transfer, or the agent stopped).
+        Detected::Known(id, ShotState::Detected) => id,
+        Detected::Known(..) => {
+            card.done.insert(handle);
+            return Ok(());
+        }
+    };
+    let date = capture_day(&info.capture_date);
+    let dest = original_path(&ctx.library_dir, &date, &card.camera_name, &info.filename);
+    let mut file = IncomingFile::create(&dest).await?;
+    let started = Instant::now();
+    let got = match session.get_object(handle, &mut file).await {
+        Ok(n) => n,
+        Err(e) => {
+            file.discard().await;
+            return Err(e.into());
+        }
+    };
+    if u64::from(info.object_compressed_size) != u32::MAX as u64 && got != u64::from(info.object_compressed_size)
+    {
+        file.discard().await;
+        return Err(CameraError::Device(format!(
+            "{}: camera said {} bytes but sent {got}",
+            info.filename, info.object_compressed_size
+        )));
+    }
+    let (path, bytes, hash) = file.commit(&dest).await?;
+    let captured_at = read_capture_time(&path).await;
+    let dup = ctx
+        .journal
+        .mark_downloaded(id, &path, bytes, &hash, captured_at.as_deref())
+        .await?;
+    card.done.insert(handle);
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(
+        shot = id,
+        name = %info.filename,
+        bytes,
+        mb_per_s = format_args!("{:.1}", bytes as f64 / 1e6 / secs.max(1e-6)),
+        "original saved"
+    );
+    match dup {
+        None => {
+            emit(ctx, id, &info.filename, Stage::Downloaded);
+            ctx.downloaded.notify_one();
+        }
+        Some(other) => {
+            tracing::info!(shot = id, same_as = other, "same content already in the journal; skipped");
+            emit(ctx, id, &info.filename, Stage::Skipped);
+        }
+    }
+    Ok(())
+}
+
+fn emit(ctx: &SourceCtx, id: i64, filename: &str, stage: Stage) {
+    let _ = ctx.events.send(AgentEvent::Shot(ShotEvent {
+        shot_id: id,
+        filename: filename.to_owned(),
+        stage,
+        latency_ms: None,
+        error: None,
+    }));
+}
+
+/// `YYYYMMDDThhmmss` → `YYYY-MM-DD`; today when the camera gives no usable date.
+fn capture_day(ptp_date: &str) -> String {
+    let d = ptp_date.as_bytes();
+    if d.len() >= 8 && d[..8].iter().all(u8::is_ascii_digit) {
+        format!("{}-{}-{}", &ptp_date[0..4], &ptp_date[4..6], &ptp_date[6..8])
+    } else {
+        let now = time::OffsetDateTime::now_utc();
+        format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
+    }
+}
+
+/// The shutter time from the file's EXIF, in the journal's canonical form. EXIF sits at the
+/// start of a JPEG, so the head of the file is enough.
+async fn read_capture_time(path: &std::path::Path) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut f = tokio::fs::File::open(path).await.ok()?;
+    let mut head = Vec::with_capacity(256 * 1024);
+    (&mut f).take(256 * 1024).read_to_end(&mut head).await.ok()?;
+    let facts = imaging::probe(&head).ok()?;
+    crate::time_fmt::normalize(facts.captured_at.as_deref()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_day_from_ptp_dates() {
+        assert_eq!(capture_day("20261122T101500"), "2026-11-22");
+        assert_eq!(capture_day("20261122T101500.3Z"), "2026-11-22");
+        assert_eq!(capture_day("garbage").len(), 10);
+    }
+}

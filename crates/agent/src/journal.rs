@@ -1,0 +1,731 @@
+//! The journal: one SQLite database (WAL, synchronous=FULL) that is the single source of
+//! truth for every shot. Each stage of the pipeline is a durable transition here, and every
+//! worker finds its next piece of work by asking the journal, so a crash at any point resumes
+//! where it stopped.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::time_fmt::now_rfc3339;
+
+/// Current schema version, stored in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // v1: shots, renditions, uploads.
+    r#"
+    CREATE TABLE shots (
+        id            INTEGER PRIMARY KEY,
+        source        TEXT NOT NULL,
+        source_key    TEXT NOT NULL,
+        filename      TEXT NOT NULL,
+        detected_at   TEXT NOT NULL,
+        captured_at   TEXT,
+        content_hash  TEXT,
+        library_path  TEXT,
+        bytes         INTEGER,
+        state         TEXT NOT NULL,
+        error         TEXT,
+        updated_at    TEXT NOT NULL,
+        UNIQUE (source, source_key)
+    );
+    CREATE INDEX shots_state ON shots (state);
+    CREATE INDEX shots_hash ON shots (content_hash);
+    CREATE TABLE renditions (
+        shot_id   INTEGER NOT NULL REFERENCES shots (id),
+        kind      TEXT NOT NULL,
+        path      TEXT NOT NULL,
+        width     INTEGER NOT NULL,
+        height    INTEGER NOT NULL,
+        bytes     INTEGER NOT NULL,
+        PRIMARY KEY (shot_id, kind)
+    );
+    CREATE TABLE uploads (
+        shot_id        INTEGER NOT NULL REFERENCES shots (id),
+        kind           TEXT NOT NULL,
+        target         TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        upload_url     TEXT,
+        remote_id      TEXT,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        next_attempt   TEXT,
+        error          TEXT,
+        uploaded_at    TEXT,
+        PRIMARY KEY (shot_id, kind, target)
+    );
+    CREATE INDEX uploads_state ON uploads (state, target);
+    "#,
+];
+
+/// The stages a shot passes through. Stored as text so the database stays readable in a
+/// bug report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShotState {
+    /// Seen on a source, not yet saved locally.
+    Detected,
+    /// The original is in the library, fsynced, with its content hash.
+    Downloaded,
+    /// Renditions exist and uploads are queued.
+    Processed,
+    /// Every upload of every rendition to every target is done.
+    Published,
+    /// Gave up with a reason (for example a corrupt file); the original, if any, stays.
+    Failed,
+    /// Deliberately not published (a duplicate of another shot, a file type we skip).
+    Skipped,
+}
+
+impl ShotState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShotState::Detected => "detected",
+            ShotState::Downloaded => "downloaded",
+            ShotState::Processed => "processed",
+            ShotState::Published => "published",
+            ShotState::Failed => "failed",
+            ShotState::Skipped => "skipped",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, JournalError> {
+        Ok(match s {
+            "detected" => ShotState::Detected,
+            "downloaded" => ShotState::Downloaded,
+            "processed" => ShotState::Processed,
+            "published" => ShotState::Published,
+            "failed" => ShotState::Failed,
+            "skipped" => ShotState::Skipped,
+            other => return Err(JournalError::Corrupt(format!("unknown shot state {other:?}"))),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("journal is corrupt: {0}")]
+    Corrupt(String),
+    #[error("journal was written by a newer Hotshoe (schema {found}, this build knows {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("journal worker thread failed: {0}")]
+    Join(String),
+}
+
+/// One row of `shots`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shot {
+    pub id: i64,
+    pub source: String,
+    pub source_key: String,
+    pub filename: String,
+    pub detected_at: String,
+    pub captured_at: Option<String>,
+    pub content_hash: Option<String>,
+    pub library_path: Option<PathBuf>,
+    pub bytes: Option<u64>,
+    pub state: ShotState,
+    pub error: Option<String>,
+}
+
+/// A queued or finished upload of one rendition to one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadJob {
+    pub shot_id: i64,
+    pub kind: String,
+    pub target: String,
+    pub upload_url: Option<String>,
+    pub attempts: u32,
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub filename: String,
+    pub content_hash: String,
+    pub captured_at: Option<String>,
+    pub detected_at: String,
+}
+
+/// Counts for the status line.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub detected: u64,
+    pub downloaded: u64,
+    pub processed: u64,
+    pub published: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub uploads_pending: u64,
+}
+
+/// What `record_detected` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detected {
+    /// A new row: go and download it.
+    New(i64),
+    /// Already known: the state says whether anything is left to do.
+    Known(i64, ShotState),
+}
+
+/// Handle to the journal. Cheap to clone; all calls run on the blocking pool so they never
+/// stall the async workers while SQLite fsyncs.
+#[derive(Clone)]
+pub struct Journal {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a transition reported done must survive a power cut, not just a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Journal {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R, JournalError> + Send + 'static,
+    ) -> Result<R, JournalError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| JournalError::Corrupt("journal lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| JournalError::Join(e.to_string()))?
+    }
+
+    /// Records that `source` holds an object identified by `source_key`. Idempotent: a key
+    /// already known returns its row, which is how a re-listing after a reconnect or restart
+    /// avoids fetching a shot twice.
+    pub async fn record_detected(
+        &self,
+        source: &str,
+        source_key: &str,
+        filename: &str,
+    ) -> Result<Detected, JournalError> {
+        let (source, source_key, filename) =
+            (source.to_owned(), source_key.to_owned(), filename.to_owned());
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let existing: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT id, state FROM shots WHERE source = ?1 AND source_key = ?2",
+                    params![source, source_key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let out = match existing {
+                Some((id, state)) => Detected::Known(id, ShotState::parse(&state)?),
+                None => {
+                    let now = now_rfc3339();
+                    tx.execute(
+                        "INSERT INTO shots (source, source_key, filename, detected_at, state, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, 'detected', ?4)",
+                        params![source, source_key, filename, now],
+                    )?;
+                    Detected::New(tx.last_insert_rowid())
+                }
+            };
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The original is safely in the library. Returns `Some(other_id)` instead of moving on
+    /// when another shot already has the same content (the same file seen twice): this
+    /// shot is then marked skipped, so nothing is published twice.
+    pub async fn mark_downloaded(
+        &self,
+        id: i64,
+        path: &Path,
+        bytes: u64,
+        content_hash: &str,
+        captured_at: Option<&str>,
+    ) -> Result<Option<i64>, JournalError> {
+        let path = path.to_string_lossy().into_owned();
+        let hash = content_hash.to_owned();
+        let captured = captured_at.map(str::to_owned);
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let dup: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM shots WHERE content_hash = ?1 AND id <> ?2 ORDER BY id LIMIT 1",
+                    params![hash, id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let now = now_rfc3339();
+            let (state, error) = match dup {
+                Some(other) => ("skipped", Some(format!("same content as shot {other}"))),
+                None => ("downloaded", None),
+            };
+            tx.execute(
+                "UPDATE shots SET library_path = ?1, bytes = ?2, content_hash = ?3, captured_at = ?4,
+                        state = ?5, error = ?6, updated_at = ?7 WHERE id = ?8",
+                params![path, bytes as i64, hash, captured, state, error, now, id],
+            )?;
+            tx.commit()?;
+            Ok(dup)
+        })
+        .await
+    }
+
+    /// Renditions are written; queue one upload per rendition and target in the same
+    /// transaction so a crash cannot leave a processed shot with nothing queued.
+    pub async fn mark_processed(
+        &self,
+        id: i64,
+        renditions: Vec<RenditionRecord>,
+        targets: Vec<String>,
+    ) -> Result<(), JournalError> {
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            for r in &renditions {
+                tx.execute(
+                    "INSERT OR REPLACE INTO renditions (shot_id, kind, path, width, height, bytes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        id,
+                        r.kind,
+                        r.path.to_string_lossy(),
+                        r.width,
+                        r.height,
+                        r.bytes as i64
+                    ],
+                )?;
+                for t in &targets {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO uploads (shot_id, kind, target, state) VALUES (?1, ?2, ?3, 'pending')",
+                        params![id, r.kind, t],
+                    )?;
+                }
+            }
+            let now = now_rfc3339();
+            tx.execute(
+                "UPDATE shots SET state = 'processed', error = NULL, updated_at = ?1 WHERE id = ?2",
+                params![now, id],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn mark_failed(&self, id: i64, reason: &str) -> Result<(), JournalError> {
+        let reason = reason.to_owned();
+        self.with(move |c| {
+            c.execute(
+                "UPDATE shots SET state = 'failed', error = ?1, updated_at = ?2 WHERE id = ?3",
+                params![reason, now_rfc3339(), id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The next shot waiting for processing: newest first, so the gallery stays live while a
+    /// backlog drains.
+    pub async fn next_to_process(&self) -> Result<Option<Shot>, JournalError> {
+        self.with(|c| {
+            c.query_row(
+                &format!("{SHOT_SELECT} WHERE state = 'downloaded' ORDER BY COALESCE(captured_at, detected_at) DESC, id DESC LIMIT 1"),
+                [],
+                shot_from_row,
+            )
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    /// The next upload due for `target`, newest shot first, skipping those backing off.
+    pub async fn next_upload(&self, target: &str) -> Result<Option<UploadJob>, JournalError> {
+        let target = target.to_owned();
+        self.with(move |c| {
+            let now = now_rfc3339();
+            let job = c
+                .query_row(
+                    "SELECT u.shot_id, u.kind, u.target, u.upload_url, u.attempts, r.path, r.bytes,
+                            s.filename, s.content_hash, s.captured_at, s.detected_at
+                     FROM uploads u
+                     JOIN renditions r ON r.shot_id = u.shot_id AND r.kind = u.kind
+                     JOIN shots s ON s.id = u.shot_id
+                     WHERE u.target = ?1 AND u.state = 'pending'
+                       AND (u.next_attempt IS NULL OR u.next_attempt <= ?2)
+                     ORDER BY CASE u.kind WHEN 'web' THEN 0 ELSE 1 END,
+                              COALESCE(s.captured_at, s.detected_at) DESC, s.id DESC
+                     LIMIT 1",
+                    params![target, now],
+                    |r| {
+                        Ok(UploadJob {
+                            shot_id: r.get(0)?,
+                            kind: r.get(1)?,
+                            target: r.get(2)?,
+                            upload_url: r.get(3)?,
+                            attempts: r.get::<_, i64>(4)? as u32,
+                            path: PathBuf::from(r.get::<_, String>(5)?),
+                            bytes: r.get::<_, i64>(6)? as u64,
+                            filename: r.get(7)?,
+                            content_hash: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                            captured_at: r.get(9)?,
+                            detected_at: r.get(10)?,
+                        })
+                    },
+                )
+                .optional()?;
+            Ok(job)
+        })
+        .await
+    }
+
+    /// The earliest moment a backed-off upload for `target` becomes due, if any.
+    pub async fn next_retry_at(&self, target: &str) -> Result<Option<String>, JournalError> {
+        let target = target.to_owned();
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT MIN(next_attempt) FROM uploads WHERE target = ?1 AND state = 'pending'",
+                params![target],
+                |r| r.get::<_, Option<String>>(0),
+            )?)
+        })
+        .await
+    }
+
+    /// Remembers where a resumable upload lives before its body is sent, so a restart resumes
+    /// it instead of starting over.
+    pub async fn set_upload_url(
+        &self,
+        shot_id: i64,
+        kind: &str,
+        target: &str,
+        url: &str,
+    ) -> Result<(), JournalError> {
+        let (kind, target, url) = (kind.to_owned(), target.to_owned(), url.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "UPDATE uploads SET upload_url = ?1 WHERE shot_id = ?2 AND kind = ?3 AND target = ?4",
+                params![url, shot_id, kind, target],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// An attempt failed; try again at `next_attempt` (RFC 3339).
+    pub async fn upload_retry_later(
+        &self,
+        shot_id: i64,
+        kind: &str,
+        target: &str,
+        error: &str,
+        next_attempt: &str,
+        forget_url: bool,
+    ) -> Result<(), JournalError> {
+        let (kind, target, error, next) = (
+            kind.to_owned(),
+            target.to_owned(),
+            error.to_owned(),
+            next_attempt.to_owned(),
+        );
+        self.with(move |c| {
+            c.execute(
+                "UPDATE uploads SET attempts = attempts + 1, error = ?1, next_attempt = ?2,
+                        upload_url = CASE WHEN ?3 THEN NULL ELSE upload_url END
+                 WHERE shot_id = ?4 AND kind = ?5 AND target = ?6",
+                params![error, next, forget_url, shot_id, kind, target],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The target has the rendition. When it was the shot's last outstanding upload the shot
+    /// becomes published; returns whether it did.
+    pub async fn mark_uploaded(
+        &self,
+        shot_id: i64,
+        kind: &str,
+        target: &str,
+        remote_id: Option<&str>,
+    ) -> Result<bool, JournalError> {
+        let (kind, target, remote) = (
+            kind.to_owned(),
+            target.to_owned(),
+            remote_id.map(str::to_owned),
+        );
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let now = now_rfc3339();
+            tx.execute(
+                "UPDATE uploads SET state = 'uploaded', remote_id = ?1, uploaded_at = ?2, error = NULL
+                 WHERE shot_id = ?3 AND kind = ?4 AND target = ?5",
+                params![remote, now, shot_id, kind, target],
+            )?;
+            let left: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM uploads WHERE shot_id = ?1 AND state <> 'uploaded'",
+                params![shot_id],
+                |r| r.get(0),
+            )?;
+            let published = left == 0;
+            if published {
+                tx.execute(
+                    "UPDATE shots SET state = 'published', updated_at = ?1 WHERE id = ?2",
+                    params![now, shot_id],
+                )?;
+            }
+            tx.commit()?;
+            Ok(published)
+        })
+        .await
+    }
+
+    pub async fn shot(&self, id: i64) -> Result<Option<Shot>, JournalError> {
+        self.with(move |c| {
+            c.query_row(
+                &format!("{SHOT_SELECT} WHERE id = ?1"),
+                params![id],
+                shot_from_row,
+            )
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    /// Every shot in detection order; for tests, reports and the CLI.
+    pub async fn shots(&self) -> Result<Vec<Shot>, JournalError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(&format!("{SHOT_SELECT} ORDER BY id"))?;
+            let rows = stmt.query_map([], shot_from_row)?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(r??);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// How many shots are in each state, and how many uploads wait.
+    pub async fn counts(&self) -> Result<Counts, JournalError> {
+        self.with(|c| {
+            let mut counts = Counts::default();
+            let mut stmt = c.prepare("SELECT state, COUNT(*) FROM shots GROUP BY state")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (state, n) = row?;
+                let n = n as u64;
+                match ShotState::parse(&state)? {
+                    ShotState::Detected => counts.detected = n,
+                    ShotState::Downloaded => counts.downloaded = n,
+                    ShotState::Processed => counts.processed = n,
+                    ShotState::Published => counts.published = n,
+                    ShotState::Failed => counts.failed = n,
+                    ShotState::Skipped => counts.skipped = n,
+                }
+            }
+            counts.uploads_pending = c.query_row(
+                "SELECT COUNT(*) FROM uploads WHERE state = 'pending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64;
+            Ok(counts)
+        })
+        .await
+    }
+}
+
+/// A rendition written to disk, as the journal records it.
+#[derive(Debug, Clone)]
+pub struct RenditionRecord {
+    pub kind: String,
+    pub path: PathBuf,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+}
+
+const SHOT_SELECT: &str = "SELECT id, source, source_key, filename, detected_at, captured_at, content_hash, library_path, bytes, state, error FROM shots";
+
+fn shot_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Shot, JournalError>> {
+    let state: String = r.get(9)?;
+    let shot = |state| Shot {
+        id: r.get(0).unwrap_or_default(),
+        source: r.get(1).unwrap_or_default(),
+        source_key: r.get(2).unwrap_or_default(),
+        filename: r.get(3).unwrap_or_default(),
+        detected_at: r.get(4).unwrap_or_default(),
+        captured_at: r.get(5).unwrap_or_default(),
+        content_hash: r.get(6).unwrap_or_default(),
+        library_path: r
+            .get::<_, Option<String>>(7)
+            .unwrap_or_default()
+            .map(PathBuf::from),
+        bytes: r.get::<_, Option<i64>>(8).unwrap_or_default().map(|b| b as u64),
+        state,
+        error: r.get(10).unwrap_or_default(),
+    };
+    Ok(ShotState::parse(&state).map(shot))
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), JournalError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(JournalError::TooNew {
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(schema = i + 1, "journal migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+        (dir, j)
+    }
+
+    #[tokio::test]
+    async fn detection_is_idempotent() {
+        let (_d, j) = journal();
+        let a = j.record_detected("cam:1", "k1", "IMG_1.JPG").await.unwrap();
+        let Detected::New(id) = a else {
+            panic!("expected new")
+        };
+        let b = j.record_detected("cam:1", "k1", "IMG_1.JPG").await.unwrap();
+        assert_eq!(b, Detected::Known(id, ShotState::Detected));
+        let c = j.record_detected("cam:2", "k1", "IMG_1.JPG").await.unwrap();
+        assert!(matches!(c, Detected::New(other) if other != id));
+    }
+
+    #[tokio::test]
+    async fn same_content_is_skipped_not_published_twice() {
+        let (_d, j) = journal();
+        let Detected::New(a) = j.record_detected("s", "a", "a.jpg").await.unwrap() else {
+            panic!()
+        };
+        let Detected::New(b) = j.record_detected("s", "b", "b.jpg").await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            j.mark_downloaded(a, Path::new("/x/a"), 10, "h1", None)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            j.mark_downloaded(b, Path::new("/x/b"), 10, "h1", None)
+                .await
+                .unwrap(),
+            Some(a)
+        );
+        assert_eq!(
+            j.shot(b).await.unwrap().unwrap().state,
+            ShotState::Skipped
+        );
+    }
+
+    #[tokio::test]
+    async fn full_lifecycle_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let id = {
+            let j = Journal::open(&path).unwrap();
+            let Detected::New(id) = j.record_detected("s", "k", "f.jpg").await.unwrap() else {
+                panic!()
+            };
+            j.mark_downloaded(id, Path::new("/lib/f.jpg"), 100, "abc", Some("2026-01-01T00:00:00Z"))
+                .await
+                .unwrap();
+            assert_eq!(j.next_to_process().await.unwrap().unwrap().id, id);
+            j.mark_processed(
+                id,
+                vec![RenditionRecord {
+                    kind: "web".into(),
+                    path: "/r/web.jpg".into(),
+                    width: 2048,
+                    height: 1365,
+                    bytes: 50,
+                }],
+                vec!["album".into()],
+            )
+            .await
+            .unwrap();
+            id
+        };
+        // A "crash" here: the reopened journal still has the upload queued.
+        let j = Journal::open(&path).unwrap();
+        assert!(j.next_to_process().await.unwrap().is_none());
+        let job = j.next_upload("album").await.unwrap().unwrap();
+        assert_eq!((job.shot_id, job.kind.as_str()), (id, "web"));
+        j.set_upload_url(id, "web", "album", "http://x/1").await.unwrap();
+        let job = j.next_upload("album").await.unwrap().unwrap();
+        assert_eq!(job.upload_url.as_deref(), Some("http://x/1"));
+        assert!(j.mark_uploaded(id, "web", "album", Some("p1")).await.unwrap());
+        assert_eq!(j.shot(id).await.unwrap().unwrap().state, ShotState::Published);
+        assert!(j.next_upload("album").await.unwrap().is_none());
+        let counts = j.counts().await.unwrap();
+        assert_eq!(counts.published, 1);
+        assert_eq!(counts.uploads_pending, 0);
+    }
+
+    #[tokio::test]
+    async fn backed_off_upload_waits() {
+        let (_d, j) = journal();
+        let Detected::New(id) = j.record_detected("s", "k", "f.jpg").await.unwrap() else {
+            panic!()
+        };
+        j.mark_downloaded(id, Path::new("/f"), 1, "h", None).await.unwrap();
+        j.mark_processed(
+            id,
+            vec![RenditionRecord {
+                kind: "web".into(),
+                path: "/w".into(),
+                width: 1,
+                height: 1,
+                bytes: 1,
+            }],
+            vec!["t".into()],
+        )
+        .await
+        .unwrap();
+        j.upload_retry_later(id, "web", "t", "offline", "2999-01-01T00:00:00Z", true)
+            .await
+            .unwrap();
+        assert!(j.next_upload("t").await.unwrap().is_none());
+        assert_eq!(
+            j.next_retry_at("t").await.unwrap().as_deref(),
+            Some("2999-01-01T00:00:00Z")
+        );
+    }
+}

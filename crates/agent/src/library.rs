@@ -1,0 +1,195 @@
+//! The photographer's local library: where originals land first, named by a template, written
+//! atomically (temporary name, fsync, rename, fsync of the folder) so that a crash never leaves
+//! a half file under a real name, and hashed on the way in so the content hash costs no second
+//! read.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::fs::File;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// Makes a name safe to use as one path component, whatever a device or client sent:
+/// no separators, no `..`, no control characters, not empty, not too long.
+pub fn sanitize_component(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    out = out.trim_matches(|c: char| c == '.' || c.is_whitespace()).to_owned();
+    if out.is_empty() {
+        out = "unnamed".into();
+    }
+    if out.len() > 120 {
+        let mut cut = 120;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
+
+/// Where an original goes: `{root}/{date}/{camera}_{name}`; `date` is the capture day
+/// (YYYY-MM-DD) so a multi-day event stays browsable.
+pub fn original_path(root: &Path, date: &str, camera: &str, name: &str) -> PathBuf {
+    root.join(sanitize_component(date)).join(format!(
+        "{}_{}",
+        sanitize_component(camera),
+        sanitize_component(name)
+    ))
+}
+
+/// A file being written: bytes go to `{final}.partial` and through BLAKE3; `commit` makes it
+/// durable and gives it its real name.
+pub struct IncomingFile {
+    file: File,
+    hasher: blake3::Hasher,
+    tmp: PathBuf,
+    bytes: u64,
+}
+
+impl IncomingFile {
+    pub async fn create(final_path: &Path) -> io::Result<IncomingFile> {
+        if let Some(dir) = final_path.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let mut tmp = final_path.as_os_str().to_owned();
+        tmp.push(".partial");
+        let tmp = PathBuf::from(tmp);
+        let file = File::create(&tmp).await?;
+        Ok(IncomingFile {
+            file,
+            hasher: blake3::Hasher::new(),
+            tmp,
+            bytes: 0,
+        })
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// fsyncs, then renames onto a free name next to `final_path` (adding `-1`, `-2`, …
+    /// rather than overwriting anything already there). Returns the path, size and hash.
+    pub async fn commit(mut self, final_path: &Path) -> io::Result<(PathBuf, u64, String)> {
+        self.file.flush().await?;
+        self.file.sync_all().await?;
+        drop(self.file);
+        let dest = free_name(final_path).await;
+        tokio::fs::rename(&self.tmp, &dest).await?;
+        if let Some(dir) = dest.parent() {
+            // The rename itself must survive a power cut.
+            if let Ok(d) = File::open(dir).await {
+                let _ = d.sync_all().await;
+            }
+        }
+        Ok((dest, self.bytes, self.hasher.finalize().to_hex().to_string()))
+    }
+
+    /// Throws away what was written (a failed transfer).
+    pub async fn discard(self) {
+        drop(self.file);
+        let _ = tokio::fs::remove_file(&self.tmp).await;
+    }
+}
+
+async fn free_name(path: &Path) -> PathBuf {
+    if tokio::fs::metadata(path).await.is_err() {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    for n in 1u32.. {
+        let candidate = path.with_file_name(format!("{stem}-{n}{ext}"));
+        if tokio::fs::metadata(&candidate).await.is_err() {
+            return candidate;
+        }
+    }
+    unreachable!("u32 names exhausted")
+}
+
+impl AsyncWrite for IncomingFile {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.file).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                this.hasher.update(&buf[..n]);
+                this.bytes += n as u64;
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.file).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.file).poll_shutdown(cx)
+    }
+}
+
+/// Writes a small file atomically (renditions): temp, fsync, rename.
+pub async fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let mut f = File::create(&tmp).await?;
+    f.write_all(data).await?;
+    f.sync_all().await?;
+    drop(f);
+    tokio::fs::rename(&tmp, path).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_stay_inside_the_library() {
+        assert_eq!(sanitize_component("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(sanitize_component(".."), "unnamed");
+        assert_eq!(sanitize_component("IMG\n0001.JPG"), "IMG_0001.JPG");
+        assert_eq!(sanitize_component(""), "unnamed");
+        let p = original_path(Path::new("/lib"), "2026-01-01", "EOS/R5", "../x.jpg");
+        assert_eq!(p, Path::new("/lib/2026-01-01/EOS_R5_.._x.jpg"));
+        assert!(sanitize_component(&"é".repeat(200)).len() <= 120);
+    }
+
+    #[tokio::test]
+    async fn commit_hashes_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("d/a.jpg");
+        let mut f = IncomingFile::create(&dest).await.unwrap();
+        f.write_all(b"hello").await.unwrap();
+        let (p1, n, h) = f.commit(&dest).await.unwrap();
+        assert_eq!((p1.clone(), n), (dest.clone(), 5));
+        assert_eq!(h, blake3::hash(b"hello").to_hex().to_string());
+        let mut g = IncomingFile::create(&dest).await.unwrap();
+        g.write_all(b"other").await.unwrap();
+        let (p2, _, _) = g.commit(&dest).await.unwrap();
+        assert_eq!(p2, dir.path().join("d/a-1.jpg"));
+        assert_eq!(std::fs::read(&p1).unwrap(), b"hello");
+    }
+}

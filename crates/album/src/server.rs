@@ -1,0 +1,250 @@
+//! The running server: shared state, routing, start-up and graceful shutdown.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::AdminToken;
+use crate::config::Config;
+use crate::db::{AlbumOptions, AlbumRow, Db};
+use crate::error::AlbumError;
+use crate::live::Hub;
+use crate::store::Store;
+use crate::{api, gallery, live, qr, token, tus};
+
+/// What a photographer or agent needs to know about an album.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlbumInfo {
+    pub id: String,
+    pub title: String,
+    /// Unguessable part of the gallery URL (22 base62 characters).
+    pub slug: String,
+    pub gallery_url: String,
+    /// The tus endpoint, absolute.
+    pub upload_url: String,
+    pub upload_token: String,
+}
+
+/// State shared by every request handler.
+pub struct AppInner {
+    pub db: Db,
+    pub store: Store,
+    pub base_url: String,
+    pub max_upload_bytes: u64,
+    pub uploads_dir: PathBuf,
+    pub admin: AdminToken,
+    pub hub: Hub,
+    /// Uploads with a PATCH in flight: tus forbids two writers on one upload.
+    pub busy: Mutex<HashSet<String>>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub type AppState = Arc<AppInner>;
+
+impl AppInner {
+    pub fn album_info(&self, row: &AlbumRow) -> AlbumInfo {
+        AlbumInfo {
+            id: row.id.clone(),
+            title: row.title.clone(),
+            slug: row.slug.clone(),
+            gallery_url: format!("{}/g/{}", self.base_url, row.slug),
+            upload_url: format!("{}/api/tus/", self.base_url),
+            upload_token: row.upload_token.clone(),
+        }
+    }
+
+    pub fn part_path(&self, upload_id: &str) -> PathBuf {
+        self.uploads_dir.join(format!("{upload_id}.part"))
+    }
+}
+
+/// A running album server. Call [`Server::shutdown`] to stop it gracefully; a dropped
+/// `Server` keeps serving until the tokio runtime ends.
+pub struct Server {
+    state: AppState,
+    local_addr: SocketAddr,
+    admin_token: String,
+    first_start: bool,
+    shutdown_tx: watch::Sender<bool>,
+    serve_task: JoinHandle<()>,
+    janitor_task: JoinHandle<()>,
+}
+
+const ADMIN_TOKEN_KEY: &str = "admin_token";
+const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .merge(tus::routes())
+        .merge(api::routes())
+        .merge(gallery::routes())
+        .merge(live::routes())
+        .merge(qr::routes())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn make_dir(path: PathBuf) -> Result<PathBuf, AlbumError> {
+    std::fs::create_dir_all(&path).map_err(|source| AlbumError::DataDir {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+impl Server {
+    /// Opens or creates the database and object store under `config.data_dir`, binds
+    /// `config.listen` and serves in a background task.
+    pub async fn start(config: Config) -> Result<Server, AlbumError> {
+        let data_dir = make_dir(config.data_dir.clone())?;
+        let uploads_dir = make_dir(data_dir.join("uploads"))?;
+        let store = Store::open_local(&data_dir.join("objects"))?;
+        let db = Db::open(&data_dir.join("album.db")).await?;
+
+        let (admin_token, first_start) = match db.setting(ADMIN_TOKEN_KEY).await? {
+            Some(t) => (t, false),
+            None => (
+                db.setting_or_insert(ADMIN_TOKEN_KEY, &token::secret())
+                    .await?,
+                true,
+            ),
+        };
+
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| AlbumError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr()?;
+        let base_url = config
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{local_addr}"));
+
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let state: AppState = Arc::new(AppInner {
+            db,
+            store,
+            base_url,
+            max_upload_bytes: config.max_upload_bytes,
+            uploads_dir,
+            admin: AdminToken::new(&admin_token),
+            hub: Hub::new(),
+            busy: Mutex::new(HashSet::new()),
+            shutdown: shutdown_rx.clone(),
+        });
+
+        let app = router(state.clone());
+        let mut serve_shutdown = shutdown_rx.clone();
+        let serve_task = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = serve_shutdown.wait_for(|stop| *stop).await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "album server stopped with an error");
+            }
+        });
+        let janitor_task = tokio::spawn(tus::janitor(state.clone(), JANITOR_INTERVAL, shutdown_rx));
+
+        tracing::info!(
+            %local_addr,
+            base_url = %state.base_url,
+            data_dir = %data_dir.display(),
+            first_start,
+            "album server listening"
+        );
+        Ok(Server {
+            state,
+            local_addr,
+            admin_token,
+            first_start,
+            shutdown_tx,
+            serve_task,
+            janitor_task,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Base of every link the server hands out (gallery, QR code, tus endpoint).
+    pub fn base_url(&self) -> String {
+        self.state.base_url.clone()
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// True when this start created the data directory's admin token, i.e. a fresh server.
+    pub fn first_start(&self) -> bool {
+        self.first_start
+    }
+
+    /// The oldest album with this title, created if there is none.
+    pub async fn ensure_album(&self, title: &str) -> Result<AlbumInfo, AlbumError> {
+        if let Some(row) = self.state.db.album_by_title(title).await? {
+            return Ok(self.state.album_info(&row));
+        }
+        self.create_album(title, AlbumOptions::default()).await
+    }
+
+    pub async fn create_album(
+        &self,
+        title: &str,
+        opts: AlbumOptions,
+    ) -> Result<AlbumInfo, AlbumError> {
+        create_album(&self.state, title, &opts).await
+    }
+
+    /// Stops accepting connections, ends live event streams and waits (bounded) for
+    /// in-flight requests.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown_tx.send(true);
+        let mut serve_task = self.serve_task;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut serve_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("album server did not stop in time; aborting open connections");
+            serve_task.abort();
+        }
+        let _ = self.janitor_task.await;
+        self.state.db.close().await;
+        tracing::info!("album server stopped");
+    }
+}
+
+pub async fn create_album(
+    state: &AppInner,
+    title: &str,
+    opts: &AlbumOptions,
+) -> Result<AlbumInfo, AlbumError> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(AlbumError::Invalid(
+            "album title must be 1 to 200 characters".into(),
+        ));
+    }
+    let row = state.db.insert_album(title, opts).await?;
+    tracing::info!(album_id = %row.id, title, "album created");
+    Ok(state.album_info(&row))
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what Hotshoe's build and tests need on a fresh Debian machine. Idempotent and quiet:
+# a second run on a ready machine takes a second.
+#   scripts/setup.sh          what the build and `hotshoe demo` need
+#   scripts/setup.sh --test   also the test peers: Chromium + Playwright, iproute2, unshare
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+need_apt=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have cc || need_apt+=(gcc)
+have pkg-config || need_apt+=(pkg-config)
+if [ "$want_test" = 1 ]; then
+  have chromium || need_apt+=(chromium)
+  have ip || need_apt+=(iproute2)
+  have unshare || need_apt+=(util-linux)
+  have node || need_apt+=(nodejs npm)
+fi
+
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+  echo "setup: installing ${need_apt[*]} (apt)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! have cargo; then
+  echo "setup: Rust is not installed; get it from your distribution or rustup, then run this again" >&2
+  exit 1
+fi
+
+if [ "$want_test" = 1 ]; then
+  if [ ! -d tests/browser/node_modules/playwright-core ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+    echo "setup: installing browser test packages (npm)"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi

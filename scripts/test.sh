@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every Hotshoe test suite: unit and integration tests (cargo), then the browser suite
+# (Playwright + Debian Chromium inside a loopback-only network namespace).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+
+echo "== cargo test (workspace)"
+cargo test --workspace --no-fail-fast
+
+echo "== browser suite"
+cargo build --quiet --bin hotshoe
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+export HOTSHOE_BIN="$target_dir/debug/hotshoe"
+tests/browser/run.sh
