@@ -83,6 +83,7 @@ test('gallery shows new shots live, without reload, newest first', { timeout: 18
       const img = document.querySelector('[data-photo-id] img');
       return img && img.complete && img.naturalWidth > 0;
     }, null, { timeout: 20_000 });
+    await page.waitForTimeout(800); // let the arrival animation finish before the picture
     await page.screenshot({ path: join(ARTIFACTS, 'gallery-phone.png') });
 
     // The lightbox opens on the newest photo at web size.

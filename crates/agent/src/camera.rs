@@ -79,7 +79,10 @@ pub async fn run<C: Connector>(mut connector: C, ctx: SourceCtx, cancel: Cancell
                         let status = CameraStatus {
                             state: CameraState::Disconnected,
                             message: Some(explain(&e)),
-                            ..live.status.clone().unwrap_or_else(|| blank_status(&connector))
+                            ..live
+                                .status
+                                .clone()
+                                .unwrap_or_else(|| blank_status(&connector))
                         };
                         publish_status(&ctx, &mut last_status, status);
                     }
@@ -162,7 +165,10 @@ async fn serve<T: Transport + 'static>(
     let model = non_empty(&info.model);
     let source = format!(
         "camera:{}",
-        serial.clone().or_else(|| model.clone()).unwrap_or_else(|| "unknown".into())
+        serial
+            .clone()
+            .or_else(|| model.clone())
+            .unwrap_or_else(|| "unknown".into())
     );
     let camera_name = model
         .clone()
@@ -249,7 +255,10 @@ fn non_empty(s: &str) -> Option<String> {
 /// Battery and card space. Failures here are not fatal: many cameras refuse some of these.
 async fn refresh_status<T: Transport>(session: &mut Session<T>, status: &mut CameraStatus) {
     match session
-        .device_prop_value(ptp::codes::property::BATTERY_LEVEL, ptp::codes::datatype::UINT8)
+        .device_prop_value(
+            ptp::codes::property::BATTERY_LEVEL,
+            ptp::codes::datatype::UINT8,
+        )
         .await
     {
         Ok(ptp::PropValue::U8(level)) => status.battery = Some(level.min(100)),
@@ -350,7 +359,8 @@ async fn consider<T: Transport>(
             return Err(e.into());
         }
     };
-    if u64::from(info.object_compressed_size) != u32::MAX as u64 && got != u64::from(info.object_compressed_size)
+    if u64::from(info.object_compressed_size) != u32::MAX as u64
+        && got != u64::from(info.object_compressed_size)
     {
         file.discard().await;
         return Err(CameraError::Device(format!(
@@ -379,7 +389,11 @@ async fn consider<T: Transport>(
             ctx.downloaded.notify_one();
         }
         Some(other) => {
-            tracing::info!(shot = id, same_as = other, "same content already in the journal; skipped");
+            tracing::info!(
+                shot = id,
+                same_as = other,
+                "same content already in the journal; skipped"
+            );
             emit(ctx, id, &info.filename, Stage::Skipped);
         }
     }
@@ -400,10 +414,20 @@ fn emit(ctx: &SourceCtx, id: i64, filename: &str, stage: Stage) {
 fn capture_day(ptp_date: &str) -> String {
     let d = ptp_date.as_bytes();
     if d.len() >= 8 && d[..8].iter().all(u8::is_ascii_digit) {
-        format!("{}-{}-{}", &ptp_date[0..4], &ptp_date[4..6], &ptp_date[6..8])
+        format!(
+            "{}-{}-{}",
+            &ptp_date[0..4],
+            &ptp_date[4..6],
+            &ptp_date[6..8]
+        )
     } else {
         let now = time::OffsetDateTime::now_utc();
-        format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
+        format!(
+            "{:04}-{:02}-{:02}",
+            now.year(),
+            u8::from(now.month()),
+            now.day()
+        )
     }
 }
 
@@ -413,7 +437,11 @@ async fn read_capture_time(path: &std::path::Path) -> Option<String> {
     use tokio::io::AsyncReadExt;
     let mut f = tokio::fs::File::open(path).await.ok()?;
     let mut head = Vec::with_capacity(256 * 1024);
-    (&mut f).take(256 * 1024).read_to_end(&mut head).await.ok()?;
+    (&mut f)
+        .take(256 * 1024)
+        .read_to_end(&mut head)
+        .await
+        .ok()?;
     let facts = imaging::probe(&head).ok()?;
     crate::time_fmt::normalize(facts.captured_at.as_deref()?)
 }

@@ -99,7 +99,11 @@ impl ShotState {
             "published" => ShotState::Published,
             "failed" => ShotState::Failed,
             "skipped" => ShotState::Skipped,
-            other => return Err(JournalError::Corrupt(format!("unknown shot state {other:?}"))),
+            other => {
+                return Err(JournalError::Corrupt(format!(
+                    "unknown shot state {other:?}"
+                )))
+            }
         })
     }
 }
@@ -221,8 +225,11 @@ impl Journal {
         source_key: &str,
         filename: &str,
     ) -> Result<Detected, JournalError> {
-        let (source, source_key, filename) =
-            (source.to_owned(), source_key.to_owned(), filename.to_owned());
+        let (source, source_key, filename) = (
+            source.to_owned(),
+            source_key.to_owned(),
+            filename.to_owned(),
+        );
         self.with(move |c| {
             let tx = c.transaction()?;
             let existing: Option<(i64, String)> = tx
@@ -580,7 +587,10 @@ fn shot_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Shot, Journal
             .get::<_, Option<String>>(7)
             .unwrap_or_default()
             .map(PathBuf::from),
-        bytes: r.get::<_, Option<i64>>(8).unwrap_or_default().map(|b| b as u64),
+        bytes: r
+            .get::<_, Option<i64>>(8)
+            .unwrap_or_default()
+            .map(|b| b as u64),
         state,
         error: r.get(10).unwrap_or_default(),
     };
@@ -649,10 +659,7 @@ mod tests {
                 .unwrap(),
             Some(a)
         );
-        assert_eq!(
-            j.shot(b).await.unwrap().unwrap().state,
-            ShotState::Skipped
-        );
+        assert_eq!(j.shot(b).await.unwrap().unwrap().state, ShotState::Skipped);
     }
 
     #[tokio::test]
@@ -664,9 +671,15 @@ mod tests {
             let Detected::New(id) = j.record_detected("s", "k", "f.jpg").await.unwrap() else {
                 panic!()
             };
-            j.mark_downloaded(id, Path::new("/lib/f.jpg"), 100, "abc", Some("2026-01-01T00:00:00Z"))
-                .await
-                .unwrap();
+            j.mark_downloaded(
+                id,
+                Path::new("/lib/f.jpg"),
+                100,
+                "abc",
+                Some("2026-01-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
             assert_eq!(j.next_to_process().await.unwrap().unwrap().id, id);
             j.mark_processed(
                 id,
@@ -688,11 +701,19 @@ mod tests {
         assert!(j.next_to_process().await.unwrap().is_none());
         let job = j.next_upload("album").await.unwrap().unwrap();
         assert_eq!((job.shot_id, job.kind.as_str()), (id, "web"));
-        j.set_upload_url(id, "web", "album", "http://x/1").await.unwrap();
+        j.set_upload_url(id, "web", "album", "http://x/1")
+            .await
+            .unwrap();
         let job = j.next_upload("album").await.unwrap().unwrap();
         assert_eq!(job.upload_url.as_deref(), Some("http://x/1"));
-        assert!(j.mark_uploaded(id, "web", "album", Some("p1")).await.unwrap());
-        assert_eq!(j.shot(id).await.unwrap().unwrap().state, ShotState::Published);
+        assert!(j
+            .mark_uploaded(id, "web", "album", Some("p1"))
+            .await
+            .unwrap());
+        assert_eq!(
+            j.shot(id).await.unwrap().unwrap().state,
+            ShotState::Published
+        );
         assert!(j.next_upload("album").await.unwrap().is_none());
         let counts = j.counts().await.unwrap();
         assert_eq!(counts.published, 1);
@@ -705,7 +726,9 @@ mod tests {
         let Detected::New(id) = j.record_detected("s", "k", "f.jpg").await.unwrap() else {
             panic!()
         };
-        j.mark_downloaded(id, Path::new("/f"), 1, "h", None).await.unwrap();
+        j.mark_downloaded(id, Path::new("/f"), 1, "h", None)
+            .await
+            .unwrap();
         j.mark_processed(
             id,
             vec![RenditionRecord {

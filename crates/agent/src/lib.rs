@@ -123,7 +123,11 @@ impl Agent {
                 events: events.clone(),
                 processed: processed.clone(),
             };
-            tasks.push(tokio::spawn(upload::run(target, uctx, cancel.child_token())));
+            tasks.push(tokio::spawn(upload::run(
+                target,
+                uctx,
+                cancel.child_token(),
+            )));
         }
         tracing::info!(journal = %journal.path().display(), library = %config.library_dir.display(), "agent started");
         Ok(Agent {
@@ -144,8 +148,11 @@ impl Agent {
             events: self.events.clone(),
             downloaded: self.downloaded.clone(),
         };
-        self.tasks
-            .push(tokio::spawn(camera::run(connector, ctx, self.cancel.child_token())));
+        self.tasks.push(tokio::spawn(camera::run(
+            connector,
+            ctx,
+            self.cancel.child_token(),
+        )));
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {

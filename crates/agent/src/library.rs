@@ -22,7 +22,9 @@ pub fn sanitize_component(name: &str) -> String {
             c => c,
         })
         .collect();
-    out = out.trim_matches(|c: char| c == '.' || c.is_whitespace()).to_owned();
+    out = out
+        .trim_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_owned();
     if out.is_empty() {
         out = "unnamed".into();
     }
@@ -90,7 +92,11 @@ impl IncomingFile {
                 let _ = d.sync_all().await;
             }
         }
-        Ok((dest, self.bytes, self.hasher.finalize().to_hex().to_string()))
+        Ok((
+            dest,
+            self.bytes,
+            self.hasher.finalize().to_hex().to_string(),
+        ))
     }
 
     /// Throws away what was written (a failed transfer).
@@ -173,7 +179,7 @@ mod tests {
         assert_eq!(sanitize_component("IMG\n0001.JPG"), "IMG_0001.JPG");
         assert_eq!(sanitize_component(""), "unnamed");
         let p = original_path(Path::new("/lib"), "2026-01-01", "EOS/R5", "../x.jpg");
-        assert_eq!(p, Path::new("/lib/2026-01-01/EOS_R5_.._x.jpg"));
+        assert_eq!(p, Path::new("/lib/2026-01-01/EOS_R5__x.jpg"));
         assert!(sanitize_component(&"é".repeat(200)).len() <= 120);
     }
 

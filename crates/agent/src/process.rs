@@ -64,7 +64,14 @@ async fn process_one(ctx: &ProcessCtx, shot: Shot) {
                 tracing::error!(shot = shot.id, error = %e, "could not record the rendition");
                 return;
             }
-            tracing::info!(shot = shot.id, width = w, height = h, bytes, ms = started.elapsed().as_millis() as u64, "rendition ready");
+            tracing::info!(
+                shot = shot.id,
+                width = w,
+                height = h,
+                bytes,
+                ms = started.elapsed().as_millis() as u64,
+                "rendition ready"
+            );
             emit(ctx, &shot, Stage::Processed, None);
             ctx.processed.notify_waiters();
         }
@@ -96,7 +103,10 @@ async fn render(ctx: &ProcessCtx, shot: &Shot) -> Result<RenditionRecord, String
         .map_err(|e| format!("rendition worker crashed: {e}"))?
         .map_err(|e| format!("cannot make a web rendition: {e}"))?;
     let shard = hash.get(..2).unwrap_or("00");
-    let path = ctx.renditions_dir.join(shard).join(format!("{hash}-web.jpg"));
+    let path = ctx
+        .renditions_dir
+        .join(shard)
+        .join(format!("{hash}-web.jpg"));
     write_atomic(&path, &rendition.jpeg)
         .await
         .map_err(|e| format!("cannot write rendition {}: {e}", path.display()))?;

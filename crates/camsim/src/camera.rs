@@ -248,6 +248,18 @@ impl CameraHandle {
                 let tmp = folder.join(format!(".{name}.part"));
                 tokio::fs::create_dir_all(&folder).await?;
                 tokio::fs::write(&tmp, &bytes).await?;
+                // A card's file time is the capture time; a later run that reloads the card
+                // reports the same capture date, as a real camera does.
+                let stamp = std::time::SystemTime::from(captured_at);
+                let tmp_for_time = tmp.clone();
+                tokio::task::spawn_blocking(move || {
+                    std::fs::File::options()
+                        .write(true)
+                        .open(tmp_for_time)?
+                        .set_modified(stamp)
+                })
+                .await
+                .map_err(io::Error::other)??;
                 if tokio::fs::try_exists(&path).await? {
                     let _ = tokio::fs::remove_file(&tmp).await;
                     return Err(io::Error::new(

@@ -82,7 +82,9 @@ impl Demo {
                 if opts.public_url.is_some() {
                     cfg.public_url = None;
                 }
-                album::Server::start(cfg).await.context("starting the album server")?
+                album::Server::start(cfg)
+                    .await
+                    .context("starting the album server")?
             }
             Err(e) => return Err(e).context("starting the album server"),
         };
@@ -101,7 +103,9 @@ impl Demo {
                 token: Some(album_info.upload_token.clone()),
             }],
         };
-        let mut agent = agent::Agent::start(agent_cfg).await.context("starting the agent")?;
+        let mut agent = agent::Agent::start(agent_cfg)
+            .await
+            .context("starting the agent")?;
 
         let cam_cfg = camsim::CameraConfig {
             card_dir: Some(opts.data_dir.join("card")),

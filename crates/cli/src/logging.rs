@@ -17,7 +17,8 @@ pub fn init(log_dir: Option<&Path>, verbose: u8, json: bool) -> Option<std::path
         1 => "info,hotshoe=info,agent=info,album=info,ptp=info",
         _ => "debug",
     };
-    let term_filter = EnvFilter::try_from_env("HOTSHOE_LOG").unwrap_or_else(|_| EnvFilter::new(term_level));
+    let term_filter =
+        EnvFilter::try_from_env("HOTSHOE_LOG").unwrap_or_else(|_| EnvFilter::new(term_level));
     let term = if json {
         tracing_subscriber::fmt::layer()
             .json()

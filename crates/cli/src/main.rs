@@ -51,8 +51,9 @@ struct DemoArgs {
     #[arg(long, default_value_t = 4.0)]
     shot_every: f64,
     /// Stop the camera after this many new shots (the gallery keeps running until Ctrl-C).
-    #[arg(long)]
-    shots: Option<u32>,
+    /// Each 24 MP shot is about 7 MB in the library and on the virtual card; 0 = no limit.
+    #[arg(long, default_value_t = 250)]
+    shots: u32,
     /// Image size of the virtual camera, WIDTHxHEIGHT (24 MP by default).
     #[arg(long, default_value = "6000x4000", value_parser = parse_size)]
     size: (u32, u32),
@@ -68,8 +69,14 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("{s:?}: expected WIDTHxHEIGHT, e.g. 6000x4000"))?;
-    let w: u32 = w.trim().parse().map_err(|_| format!("{w:?} is not a width"))?;
-    let h: u32 = h.trim().parse().map_err(|_| format!("{h:?} is not a height"))?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("{w:?} is not a width"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("{h:?} is not a height"))?;
     if !(64..=12000).contains(&w) || !(64..=12000).contains(&h) {
         return Err("width and height must be between 64 and 12000".into());
     }
@@ -100,6 +107,24 @@ fn pick_listen(wanted: SocketAddr) -> Result<SocketAddr> {
         }
         Err(e) => Err(e).with_context(|| format!("cannot listen on {wanted}")),
     }
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM (how service managers stop a daemon).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        if let (Ok(mut term), Ok(mut int)) = (term, int) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn demo(args: DemoArgs, verbose: u8, json: bool) -> Result<()> {
@@ -134,7 +159,7 @@ async fn demo(args: DemoArgs, verbose: u8, json: bool) -> Result<()> {
     opts.listen = listen;
     opts.public_url = public_url;
     opts.shot_every = Duration::from_secs_f64(args.shot_every);
-    opts.shots = args.shots;
+    opts.shots = (args.shots > 0).then_some(args.shots);
     opts.shot_size = args.size;
 
     let demo = Demo::start(opts).await?;
@@ -163,9 +188,13 @@ async fn demo(args: DemoArgs, verbose: u8, json: bool) -> Result<()> {
     );
     println!();
 
+    // One listener for the whole run: a fresh `ctrl_c()` per loop turn could miss a signal
+    // that lands between two turns.
+    let stop = stop_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut stop => break,
             ev = events.recv() => match ev {
                 Ok(ev) => lines.show(&ev),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {

@@ -26,6 +26,9 @@ pub struct StatusLines {
     multi: MultiProgress,
     bars: HashMap<i64, ProgressBar>,
     tty: bool,
+    /// Last camera state and battery shown per source: free space changes with every shot and
+    /// would repeat the line for nothing.
+    cameras: HashMap<String, (CameraState, Option<u8>)>,
 }
 
 impl Default for StatusLines {
@@ -46,6 +49,7 @@ impl StatusLines {
             multi,
             bars: HashMap::new(),
             tty,
+            cameras: HashMap::new(),
         }
     }
 
@@ -61,12 +65,19 @@ impl StatusLines {
     pub fn show(&mut self, event: &AgentEvent) {
         match event {
             AgentEvent::Camera(c) => {
+                let shown = (c.state, c.battery);
+                if self.cameras.get(&c.source) == Some(&shown) {
+                    return;
+                }
+                self.cameras.insert(c.source.clone(), shown);
                 let line = match c.state {
                     CameraState::Connected => format!(
                         "camera  {} (serial {}) connected — battery {}, card {} free",
                         c.model.as_deref().unwrap_or("?"),
                         c.serial.as_deref().unwrap_or("?"),
-                        c.battery.map(|b| format!("{b}%")).unwrap_or_else(|| "?".into()),
+                        c.battery
+                            .map(|b| format!("{b}%"))
+                            .unwrap_or_else(|| "?".into()),
                         c.free_bytes.map(human_bytes).unwrap_or_else(|| "?".into()),
                     ),
                     CameraState::Disconnected => format!(

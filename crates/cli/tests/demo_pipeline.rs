@@ -81,34 +81,60 @@ async fn every_shot_lands_once_at_web_size_without_gps() {
             .bytes()
             .await
             .unwrap();
-        let mut dec = zune_jpeg::JpegDecoder::new(zune_jpeg::zune_core::bytestream::ZCursor::new(&bytes[..]));
+        let mut dec =
+            zune_jpeg::JpegDecoder::new(zune_jpeg::zune_core::bytestream::ZCursor::new(&bytes[..]));
         dec.decode_headers().expect("a real JPEG");
         let (dw, dh) = dec.dimensions().unwrap();
-        assert_eq!((dw as u64, dh as u64), (w, h), "stored size differs from the record");
+        assert_eq!(
+            (dw as u64, dh as u64),
+            (w, h),
+            "stored size differs from the record"
+        );
         if h > w {
             portraits += 1;
         }
-        if let Ok(exif) = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&bytes[..])) {
+        if let Ok(exif) =
+            exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&bytes[..]))
+        {
             for f in exif.fields() {
-                assert_ne!(f.tag.context(), exif::Context::Gps, "GPS left in {id}: {f:?}");
+                assert_ne!(
+                    f.tag.context(),
+                    exif::Context::Gps,
+                    "GPS left in {id}: {f:?}"
+                );
                 assert!(
-                    !matches!(f.tag, exif::Tag::GPSLatitude | exif::Tag::GPSLongitude | exif::Tag::BodySerialNumber),
+                    !matches!(
+                        f.tag,
+                        exif::Tag::GPSLatitude
+                            | exif::Tag::GPSLongitude
+                            | exif::Tag::BodySerialNumber
+                    ),
                     "private tag {:?} left in {id}",
                     f.tag
                 );
                 if f.tag == exif::Tag::Orientation {
-                    assert_eq!(f.value.get_uint(0), Some(1), "orientation not reset in {id}");
+                    assert_eq!(
+                        f.value.get_uint(0),
+                        Some(1),
+                        "orientation not reset in {id}"
+                    );
                 }
             }
         }
     }
-    assert!(portraits >= 1, "camsim shoots some frames with Orientation 6; none came out portrait");
+    assert!(
+        portraits >= 1,
+        "camsim shoots some frames with Orientation 6; none came out portrait"
+    );
 
     // Every original is in the library, byte-for-byte what the journal hashed.
     for shot in demo.agent.journal().shots().await.unwrap() {
         let path = shot.library_path.expect("saved to the library");
         let data = std::fs::read(&path).unwrap();
-        assert_eq!(blake3::hash(&data).to_hex().as_str(), shot.content_hash.as_deref().unwrap());
+        assert_eq!(
+            blake3::hash(&data).to_hex().as_str(),
+            shot.content_hash.as_deref().unwrap()
+        );
     }
     demo.stop().await;
 
@@ -120,7 +146,8 @@ async fn every_shot_lands_once_at_web_size_without_gps() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let counts = demo.agent.journal().counts().await.unwrap();
     assert_eq!(counts.published, SHOTS as u64, "{counts:?}");
-    assert_eq!(demo.agent.journal().shots().await.unwrap().len(), SHOTS as usize);
+    let shots = demo.agent.journal().shots().await.unwrap();
+    assert_eq!(shots.len(), SHOTS as usize, "{shots:#?}");
     assert_eq!(photos(&demo).await.len(), SHOTS as usize);
     demo.stop().await;
 }

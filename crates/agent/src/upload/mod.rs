@@ -50,8 +50,11 @@ pub trait ResumeStore: Send + Sync {
 pub trait Target: Send + Sync {
     /// The name the journal files this target's uploads under.
     fn name(&self) -> &str;
-    async fn upload(&self, job: &UploadJob, resume: &dyn ResumeStore)
-        -> Result<Uploaded, UploadError>;
+    async fn upload(
+        &self,
+        job: &UploadJob,
+        resume: &dyn ResumeStore,
+    ) -> Result<Uploaded, UploadError>;
 }
 
 struct JournalResume<'a> {
@@ -116,7 +119,10 @@ pub async fn run(target: Arc<dyn Target>, ctx: UploadCtx, cancel: CancellationTo
             continue;
         };
         emit(&ctx, &job, Stage::Uploading, None, None);
-        let resume = JournalResume { journal: &ctx.journal, job: &job };
+        let resume = JournalResume {
+            journal: &ctx.journal,
+            job: &job,
+        };
         let result = tokio::select! {
             _ = cancel.cancelled() => return,
             r = target.upload(&job, &resume) => r,
@@ -135,14 +141,23 @@ pub async fn run(target: Arc<dyn Target>, ctx: UploadCtx, cancel: CancellationTo
                         emit(&ctx, &job, Stage::Published, latency, None);
                     }
                     Ok(false) => {}
-                    Err(e) => tracing::error!(shot = job.shot_id, error = %e, "could not record the upload"),
+                    Err(e) => {
+                        tracing::error!(shot = job.shot_id, error = %e, "could not record the upload")
+                    }
                 }
             }
             Err(UploadError::Gone(why)) => {
                 tracing::info!(shot = job.shot_id, target = %name, %why, "starting the upload over");
                 let _ = ctx
                     .journal
-                    .upload_retry_later(job.shot_id, &job.kind, &name, &why, &time_fmt::now_rfc3339(), true)
+                    .upload_retry_later(
+                        job.shot_id,
+                        &job.kind,
+                        &name,
+                        &why,
+                        &time_fmt::now_rfc3339(),
+                        true,
+                    )
                     .await;
             }
             Err(e) => {
@@ -157,7 +172,14 @@ pub async fn run(target: Arc<dyn Target>, ctx: UploadCtx, cancel: CancellationTo
                 }
                 let _ = ctx
                     .journal
-                    .upload_retry_later(job.shot_id, &job.kind, &name, &e.to_string(), &time_fmt::after(delay), false)
+                    .upload_retry_later(
+                        job.shot_id,
+                        &job.kind,
+                        &name,
+                        &e.to_string(),
+                        &time_fmt::after(delay),
+                        false,
+                    )
                     .await;
                 emit(&ctx, &job, Stage::Retrying, None, Some(e.to_string()));
                 if matches!(e, UploadError::Transient(_)) {
@@ -183,7 +205,9 @@ async fn idle_wait(journal: &Journal, target: &str) -> Duration {
         return max;
     };
     let until = at - time::OffsetDateTime::now_utc();
-    Duration::try_from(until).unwrap_or(Duration::ZERO).clamp(Duration::from_millis(20), max)
+    Duration::try_from(until)
+        .unwrap_or(Duration::ZERO)
+        .clamp(Duration::from_millis(20), max)
 }
 
 /// Shutter to gallery. The camera's clock is trusted only when it agrees with ours to within
@@ -200,7 +224,13 @@ pub fn latency_ms(job: &UploadJob) -> Option<u64> {
     u64::try_from((now - shutter).whole_milliseconds()).ok()
 }
 
-fn emit(ctx: &UploadCtx, job: &UploadJob, stage: Stage, latency_ms: Option<u64>, error: Option<String>) {
+fn emit(
+    ctx: &UploadCtx,
+    job: &UploadJob,
+    stage: Stage,
+    latency_ms: Option<u64>,
+    error: Option<String>,
+) {
     let _ = ctx.events.send(AgentEvent::Shot(ShotEvent {
         shot_id: job.shot_id,
         filename: job.filename.clone(),
@@ -220,7 +250,10 @@ mod tests {
         assert!(backoff(3) >= Duration::from_secs(3));
         for a in [10, 20, 1000] {
             let d = backoff(a);
-            assert!(d <= Duration::from_secs(75) && d >= Duration::from_secs(45), "{d:?}");
+            assert!(
+                d <= Duration::from_secs(75) && d >= Duration::from_secs(45),
+                "{d:?}"
+            );
         }
     }
 }

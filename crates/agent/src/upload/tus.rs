@@ -30,8 +30,8 @@ pub struct TusTarget {
 
 impl TusTarget {
     pub fn new(name: &str, endpoint: &str, token: Option<&str>) -> Result<TusTarget, String> {
-        let endpoint =
-            reqwest::Url::parse(endpoint).map_err(|e| format!("bad upload URL {endpoint:?}: {e}"))?;
+        let endpoint = reqwest::Url::parse(endpoint)
+            .map_err(|e| format!("bad upload URL {endpoint:?}: {e}"))?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             // Per-request cap: a stalled connection must not hold a shot forever.
@@ -82,14 +82,18 @@ impl TusTarget {
         match resp.status() {
             s if s.is_success() => header_u64(resp.headers(), "Upload-Offset")
                 .ok_or_else(|| UploadError::Transient("HEAD answer without Upload-Offset".into())),
-            StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::FORBIDDEN => {
-                Err(UploadError::Gone(format!("server answered {}", resp.status())))
-            }
+            StatusCode::NOT_FOUND | StatusCode::GONE | StatusCode::FORBIDDEN => Err(
+                UploadError::Gone(format!("server answered {}", resp.status())),
+            ),
             s => Err(status_error(s, "HEAD")),
         }
     }
 
-    async fn read_chunk(file: &mut tokio::fs::File, offset: u64, total: u64) -> Result<Vec<u8>, UploadError> {
+    async fn read_chunk(
+        file: &mut tokio::fs::File,
+        offset: u64,
+        total: u64,
+    ) -> Result<Vec<u8>, UploadError> {
         let len = (total - offset).min(CHUNK as u64) as usize;
         let mut buf = vec![0u8; len];
         file.seek(std::io::SeekFrom::Start(offset))
@@ -113,7 +117,9 @@ fn status_error(s: StatusCode, what: &str) -> UploadError {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => UploadError::Rejected(format!(
             "{what}: the album refused the upload token ({s}); check the setup link"
         )),
-        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => {
+        StatusCode::PAYLOAD_TOO_LARGE
+        | StatusCode::UNSUPPORTED_MEDIA_TYPE
+        | StatusCode::UNPROCESSABLE_ENTITY => {
             UploadError::Rejected(format!("{what}: the album rejected the file ({s})"))
         }
         StatusCode::NOT_FOUND | StatusCode::GONE => UploadError::Gone(format!("{what}: {s}")),
@@ -140,7 +146,11 @@ impl Target for TusTarget {
         &self.name
     }
 
-    async fn upload(&self, job: &UploadJob, resume: &dyn ResumeStore) -> Result<Uploaded, UploadError> {
+    async fn upload(
+        &self,
+        job: &UploadJob,
+        resume: &dyn ResumeStore,
+    ) -> Result<Uploaded, UploadError> {
         let mut file = tokio::fs::File::open(&job.path).await.map_err(local)?;
         let total = file.metadata().await.map_err(local)?.len();
         let mut remote_id = None;
