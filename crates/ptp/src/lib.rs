@@ -8,12 +8,17 @@
 pub mod codes;
 pub mod container;
 pub mod dataset;
+pub mod device_status;
 pub mod error;
+pub mod recovery;
 pub mod session;
 pub mod transport;
+pub mod usb;
 
 pub use container::{Command, ContainerHeader, ContainerKind, Event, Response};
 pub use dataset::{DeviceInfo, DevicePropDesc, ObjectInfo, PropForm, PropValue, StorageInfo};
+pub use device_status::DeviceStatus;
 pub use error::{PtpError, WireError};
+pub use recovery::Recovery;
 pub use session::{get_device_info, DataPhase, Outcome, Session};
 pub use transport::{Transport, TransportError};

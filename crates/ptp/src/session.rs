@@ -10,7 +10,8 @@ use crate::codes::{self, operation, response};
 use crate::container::{Command, ContainerHeader, ContainerKind, Event, Response, HEADER_LEN};
 use crate::dataset::{DeviceInfo, DevicePropDesc, ObjectInfo, PropValue, Reader, StorageInfo};
 use crate::error::PtpError;
-use crate::transport::Transport;
+use crate::recovery::{recover, Recovery};
+use crate::transport::{Transport, TransportError};
 
 /// Storage id meaning "every store" in GetObjectHandles / GetNumObjects.
 pub const ALL_STORAGES: u32 = 0xFFFF_FFFF;
@@ -69,6 +70,7 @@ pub struct Session<T: Transport> {
     session_id: u32,
     next_tid: u32,
     buf: Vec<u8>,
+    last_recovery: Option<Recovery>,
 }
 
 fn read_buffer(max_packet_size: usize) -> Vec<u8> {
@@ -90,6 +92,7 @@ impl<T: Transport> Session<T> {
             session_id,
             next_tid: 1,
             buf,
+            last_recovery: None,
         };
         // OpenSession always travels with transaction id 0 (ISO 15740 §9.2).
         match s
@@ -143,6 +146,12 @@ impl<T: Transport> Session<T> {
         self.transport
     }
 
+    /// How the last recovery after a transport failure ended, if one ran.
+    /// [`Recovery::Reset`] means the device dropped this session: open a new one.
+    pub fn last_recovery(&self) -> Option<Recovery> {
+        self.last_recovery
+    }
+
     fn next_tid(&mut self) -> u32 {
         let tid = self.next_tid;
         // 0 belongs to OpenSession and 0xFFFFFFFF is reserved; skip both on wrap.
@@ -160,7 +169,14 @@ impl<T: Transport> Session<T> {
         params: &[u32],
         phase: Phase<'_>,
     ) -> Result<Outcome, PtpError> {
-        run_transaction(&mut self.transport, &mut self.buf, code, tid, params, phase).await
+        let result =
+            run_transaction(&mut self.transport, &mut self.buf, code, tid, params, phase).await;
+        if let Err(PtpError::Transport(e)) = &result {
+            if let Some(outcome) = recover_after(&mut self.transport, e, code, tid).await {
+                self.last_recovery = Some(outcome);
+            }
+        }
+        result
     }
 
     /// Runs one transaction with the next transaction id: command, optional
@@ -366,16 +382,25 @@ impl<T: Transport> Session<T> {
     }
 
     /// Next event from the interrupt endpoint, `None` if none came within `timeout`.
+    /// CancelTransaction (0x4001) events, the echo of our own recovery, are skipped.
     pub async fn next_event(&mut self, timeout: Duration) -> Result<Option<Event>, PtpError> {
-        let Some(raw) = self.transport.read_event(timeout).await? else {
-            return Ok(None);
-        };
-        let header = ContainerHeader::parse(&raw)?;
-        // Interrupt transfers may carry padding after the container.
-        let len = (header.length as usize).min(raw.len());
-        let event = Event::decode(&raw[..len])?;
-        debug!(event = %codes::describe_event(event.code), params = ?event.params, "PTP event");
-        Ok(Some(event))
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(raw) = self.transport.read_event(left).await? else {
+                return Ok(None);
+            };
+            let header = ContainerHeader::parse(&raw)?;
+            // Interrupt transfers may carry padding after the container.
+            let len = (header.length as usize).min(raw.len());
+            let event = Event::decode(&raw[..len])?;
+            if event.code == codes::event::CANCEL_TRANSACTION {
+                debug!(params = ?event.params, "CancelTransaction event ignored");
+                continue;
+            }
+            debug!(event = %codes::describe_event(event.code), params = ?event.params, "PTP event");
+            return Ok(Some(event));
+        }
     }
 
     /// Sends CloseSession and gives the transport back. A refusal by the device
@@ -401,7 +426,7 @@ pub async fn get_device_info<T: Transport>(transport: &mut T) -> Result<DeviceIn
         out: &mut out,
         limit: MAX_DATASET_LEN,
     };
-    run_transaction(
+    let result = run_transaction(
         transport,
         &mut buf,
         operation::GET_DEVICE_INFO,
@@ -409,8 +434,29 @@ pub async fn get_device_info<T: Transport>(transport: &mut T) -> Result<DeviceIn
         &[],
         Phase::In(sink),
     )
-    .await?;
+    .await;
+    if let Err(PtpError::Transport(e)) = &result {
+        recover_after(transport, e, operation::GET_DEVICE_INFO, 0).await;
+    }
+    result?;
     Ok(DeviceInfo::parse(&out)?)
+}
+
+/// Runs recovery after a transport failure that may have left the device
+/// mid-transaction; a vanished device needs none. Returns how it ended.
+async fn recover_after<T: Transport>(
+    transport: &mut T,
+    error: &TransportError,
+    op: u16,
+    tid: u32,
+) -> Option<Recovery> {
+    if *error == TransportError::Disconnected {
+        return None;
+    }
+    warn!(op = %codes::describe_operation(op), tid, %error, "transaction failed; recovering the link");
+    let outcome = recover(transport, tid).await;
+    debug!(?outcome, "recovery finished");
+    Some(outcome)
 }
 
 async fn run_transaction<T: Transport>(

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::device_status::DeviceStatus;
+
 /// Failures of the link itself, as opposed to refusals by the device.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
@@ -39,6 +41,46 @@ pub trait Transport: Send {
 
     /// wMaxPacketSize of the bulk endpoints.
     fn max_packet_size(&self) -> usize;
+
+    // Recovery hooks (Still Image class requests and pipe housekeeping). The
+    // session runs them after a timeout, stall or I/O error; the defaults do
+    // nothing so links without such a control channel (the simulator,
+    // scripted tests) need not care.
+
+    /// Asks the device to abandon transaction `tid` (class request 0x64 with
+    /// CancelTransaction 0x4001). `Stall` or `Timeout` means it refused.
+    async fn cancel_transaction(&mut self, _tid: u32) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    /// Reads the device status (class request 0x67). `Ok(None)` means the
+    /// device does not support the request (stall or short reply);
+    /// `Err(Timeout)` means it did not answer at all (wedged).
+    async fn device_status(&mut self) -> Result<Option<DeviceStatus>, TransportError> {
+        Ok(None)
+    }
+
+    /// Resets the device's PTP state (class request 0x66); the session on
+    /// the device is gone afterwards.
+    async fn reset_device(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    /// Clears the halt on one endpoint (by address) the device reported as stalled.
+    async fn clear_halt(&mut self, _endpoint: u8) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    /// Clears the halt on both bulk endpoints.
+    async fn clear_halts(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    /// Reads and discards whatever the device still sends on bulk IN until it
+    /// goes quiet; returns the bytes dropped.
+    async fn drain_in(&mut self) -> Result<u64, TransportError> {
+        Ok(0)
+    }
 }
 
 #[async_trait::async_trait]
@@ -54,5 +96,23 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
     fn max_packet_size(&self) -> usize {
         (**self).max_packet_size()
+    }
+    async fn cancel_transaction(&mut self, tid: u32) -> Result<(), TransportError> {
+        (**self).cancel_transaction(tid).await
+    }
+    async fn device_status(&mut self) -> Result<Option<DeviceStatus>, TransportError> {
+        (**self).device_status().await
+    }
+    async fn reset_device(&mut self) -> Result<(), TransportError> {
+        (**self).reset_device().await
+    }
+    async fn clear_halt(&mut self, endpoint: u8) -> Result<(), TransportError> {
+        (**self).clear_halt(endpoint).await
+    }
+    async fn clear_halts(&mut self) -> Result<(), TransportError> {
+        (**self).clear_halts().await
+    }
+    async fn drain_in(&mut self) -> Result<u64, TransportError> {
+        (**self).drain_in().await
     }
 }
