@@ -34,6 +34,8 @@ pub struct SourceCtx {
     pub library_dir: PathBuf,
     pub events: broadcast::Sender<AgentEvent>,
     pub downloaded: Arc<Notify>,
+    /// Whether shots already on a card the first time a camera is seen are imported too.
+    pub import_existing: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,11 +148,24 @@ struct Live {
 struct Card {
     source: String,
     camera_name: String,
+    /// GetPartialObject lets an interrupted download continue where it stopped.
+    partial_ok: bool,
     /// Handles already dealt with in this session (downloaded, known, or not ours).
     done: HashSet<u32>,
-    /// Handles whose object was still being written when we looked: handle → first seen.
-    pending: HashMap<u32, Instant>,
+    /// Objects not complete yet when we looked (size 0, or a JPEG without its end marker).
+    pending: HashMap<u32, Pending>,
 }
+
+/// An object seen but not yet taken because it looked incomplete.
+struct Pending {
+    first_seen: Instant,
+    /// The size we last tried with; nothing is fetched again until it changes or time is up.
+    tried_size: Option<u32>,
+}
+
+/// How long an object may look incomplete (size 0 or a cut JPEG, size unchanged) before it
+/// is taken as it is: a card error must not cost the photographer the shot.
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
 
 async fn serve<T: Transport + 'static>(
     transport: T,
@@ -178,11 +193,19 @@ async fn serve<T: Transport + 'static>(
     let mut card = Card {
         source: source.clone(),
         camera_name,
+        partial_ok: info.supports_operation(ptp::codes::operation::GET_PARTIAL_OBJECT),
         done: HashSet::new(),
         pending: HashMap::new(),
     };
+    let first_time = ctx
+        .journal
+        .register_source(&source, model.as_deref())
+        .await?;
+    if !ctx.import_existing && (first_time || !ctx.journal.baseline_done(&source).await?) {
+        take_baseline(&mut session, ctx, &mut card).await?;
+    }
     let mut status = CameraStatus {
-        source,
+        source: source.clone(),
         state: CameraState::Connected,
         model,
         serial,
@@ -304,6 +327,45 @@ async fn reconcile<T: Transport>(
     Ok(())
 }
 
+/// The first time a camera is tethered, what is already on its card is set aside: those are
+/// earlier shots (often another event's), not this event's. Shots taken later, even while
+/// the cable is out, are new.
+async fn take_baseline<T: Transport>(
+    session: &mut Session<T>,
+    ctx: &SourceCtx,
+    card: &mut Card,
+) -> Result<(), CameraError> {
+    let handles = session.object_handles(0xFFFF_FFFF, 0, 0xFFFF_FFFF).await?;
+    let mut keys = Vec::with_capacity(handles.len());
+    for handle in handles {
+        let info = session.object_info(handle).await?;
+        if is_file(&info) {
+            keys.push(source_key(&info));
+        }
+        card.done.insert(handle);
+    }
+    tracing::info!(source = %card.source, objects = keys.len(), "existing card contents set aside (not imported)");
+    ctx.journal.set_baseline(&card.source, keys).await?;
+    Ok(())
+}
+
+fn is_file(info: &ptp::ObjectInfo) -> bool {
+    info.object_format != ptp::codes::format::ASSOCIATION && !info.filename.is_empty()
+}
+
+/// Identifies an object across sessions and reconnects. Not the handle: cameras renumber.
+fn source_key(info: &ptp::ObjectInfo) -> String {
+    format!(
+        "{:08x}:{}:{}:{}",
+        info.storage_id, info.filename, info.object_compressed_size, info.capture_date
+    )
+}
+
+fn is_jpeg_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".jpg") || lower.ends_with(".jpeg")
+}
+
 /// Decides whether `handle` is a shot to fetch, and fetches it.
 async fn consider<T: Transport>(
     session: &mut Session<T>,
@@ -312,26 +374,33 @@ async fn consider<T: Transport>(
     handle: u32,
 ) -> Result<(), CameraError> {
     let info = session.object_info(handle).await?;
-    if info.object_format == ptp::codes::format::ASSOCIATION || info.filename.is_empty() {
+    if !is_file(&info) {
         card.done.insert(handle);
         return Ok(());
     }
-    if info.object_compressed_size == 0 {
-        // Still being written (qemu's usb-mtp, and some cameras, announce before the data is
+    let size = info.object_compressed_size;
+    let pending = card.pending.entry(handle).or_insert(Pending {
+        first_seen: Instant::now(),
+        tried_size: None,
+    });
+    let overdue = pending.first_seen.elapsed() >= SETTLE_LIMIT;
+    if size == 0 && !overdue {
+        // Still being written (qemu's usb-mtp and some cameras announce before the data is
         // there). Look again shortly rather than fetching a stub.
-        let first = *card.pending.entry(handle).or_insert_with(Instant::now);
-        if first.elapsed() > Duration::from_secs(120) {
-            tracing::warn!(handle, name = %info.filename, "object stayed empty for 2 minutes; ignoring it");
-            card.pending.remove(&handle);
-            card.done.insert(handle);
-        }
         return Ok(());
     }
-    card.pending.remove(&handle);
-    let key = format!(
-        "{:08x}:{}:{}:{}",
-        info.storage_id, info.filename, info.object_compressed_size, info.capture_date
-    );
+    if size == 0 {
+        tracing::warn!(handle, name = %info.filename, "object stayed empty; ignoring it");
+        card.pending.remove(&handle);
+        card.done.insert(handle);
+        return Ok(());
+    }
+    if pending.tried_size == Some(size) && !overdue {
+        // Fetched at this size before and it was cut short: wait for the camera to finish.
+        return Ok(());
+    }
+    pending.tried_size = Some(size);
+    let key = source_key(&info);
     let id = match ctx
         .journal
         .record_detected(&card.source, &key, &info.filename)
@@ -343,30 +412,86 @@ async fn consider<T: Transport>(
         }
         // Detected before but never saved (unplugged mid-transfer, or the agent stopped).
         Detected::Known(id, ShotState::Detected) => id,
-        Detected::Known(..) => {
+        Detected::Known(..) | Detected::Baseline => {
+            card.pending.remove(&handle);
             card.done.insert(handle);
             return Ok(());
         }
     };
+    match fetch(session, ctx, card, handle, &info, id, overdue).await? {
+        Fetched::Saved => {
+            card.pending.remove(&handle);
+            card.done.insert(handle);
+        }
+        Fetched::Incomplete => {}
+    }
+    Ok(())
+}
+
+enum Fetched {
+    Saved,
+    /// The data ended before the JPEG did; try again when the camera has finished writing.
+    Incomplete,
+}
+
+async fn fetch<T: Transport>(
+    session: &mut Session<T>,
+    ctx: &SourceCtx,
+    card: &Card,
+    handle: u32,
+    info: &ptp::ObjectInfo,
+    id: i64,
+    accept_incomplete: bool,
+) -> Result<Fetched, CameraError> {
+    let size = info.object_compressed_size;
+    let known_size = (size != u32::MAX).then_some(u64::from(size));
     let date = capture_day(&info.capture_date);
     let dest = original_path(&ctx.library_dir, &date, &card.camera_name, &info.filename);
-    let mut file = IncomingFile::create(&dest).await?;
+    let mut file = IncomingFile::resume(&dest).await?;
+    let resumable = card.partial_ok && known_size.is_some_and(|s| file.bytes() < s);
+    if file.bytes() > 0 && !resumable {
+        file = IncomingFile::create(&dest).await?;
+    }
     let started = Instant::now();
-    let got = match session.get_object(handle, &mut file).await {
-        Ok(n) => n,
-        Err(e) => {
-            file.discard().await;
-            return Err(e.into());
-        }
+    let offset = file.bytes();
+    let result = if offset > 0 {
+        tracing::info!(shot = id, name = %info.filename, offset, "resuming an interrupted download");
+        let rest = known_size.unwrap_or(0).saturating_sub(offset);
+        session
+            .get_partial_object(
+                handle,
+                offset as u32,
+                rest.min(u64::from(u32::MAX)) as u32,
+                &mut file,
+            )
+            .await
+    } else {
+        session.get_object(handle, &mut file).await
     };
-    if u64::from(info.object_compressed_size) != u32::MAX as u64
-        && got != u64::from(info.object_compressed_size)
-    {
+    if let Err(e) = result {
+        if e.is_disconnected() && card.partial_ok {
+            // Keep what arrived: the next connection continues from there.
+            file.keep().await;
+        } else {
+            file.discard().await;
+        }
+        return Err(e.into());
+    }
+    let got = file.bytes();
+    if known_size.is_some_and(|s| got != s) {
         file.discard().await;
         return Err(CameraError::Device(format!(
-            "{}: camera said {} bytes but sent {got}",
-            info.filename, info.object_compressed_size
+            "{}: camera said {size} bytes but sent {got}",
+            info.filename
         )));
+    }
+    if is_jpeg_name(&info.filename) && !file.ends_with_jpeg_eoi() {
+        if !accept_incomplete {
+            tracing::debug!(shot = id, name = %info.filename, bytes = got, "JPEG not complete yet; will look again");
+            file.discard().await;
+            return Ok(Fetched::Incomplete);
+        }
+        tracing::warn!(shot = id, name = %info.filename, bytes = got, "JPEG has no end marker and stopped growing; saving it as it is");
     }
     let (path, bytes, hash) = file.commit(&dest).await?;
     let captured_at = read_capture_time(&path).await;
@@ -374,13 +499,12 @@ async fn consider<T: Transport>(
         .journal
         .mark_downloaded(id, &path, bytes, &hash, captured_at.as_deref())
         .await?;
-    card.done.insert(handle);
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(
         shot = id,
         name = %info.filename,
         bytes,
-        mb_per_s = format_args!("{:.1}", bytes as f64 / 1e6 / secs.max(1e-6)),
+        mb_per_s = format_args!("{:.1}", (bytes - offset) as f64 / 1e6 / secs.max(1e-6)),
         "original saved"
     );
     match dup {
@@ -397,7 +521,7 @@ async fn consider<T: Transport>(
             emit(ctx, id, &info.filename, Stage::Skipped);
         }
     }
-    Ok(())
+    Ok(Fetched::Saved)
 }
 
 fn emit(ctx: &SourceCtx, id: i64, filename: &str, stage: Stage) {

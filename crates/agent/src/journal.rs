@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::time_fmt::now_rfc3339;
 
 /// Current schema version, stored in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // v1: shots, renditions, uploads.
@@ -57,6 +57,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (shot_id, kind, target)
     );
     CREATE INDEX uploads_state ON uploads (state, target);
+    "#,
+    // v2: sources seen, and the objects that were already on a card when tethering started
+    // (an old card must not flood the gallery with last month's wedding).
+    r#"
+    CREATE TABLE sources (
+        source      TEXT PRIMARY KEY,
+        first_seen  TEXT NOT NULL,
+        model       TEXT,
+        baseline_at TEXT
+    );
+    CREATE TABLE baseline (
+        source      TEXT NOT NULL,
+        source_key  TEXT NOT NULL,
+        PRIMARY KEY (source, source_key)
+    );
     "#,
 ];
 
@@ -171,6 +186,8 @@ pub enum Detected {
     New(i64),
     /// Already known: the state says whether anything is left to do.
     Known(i64, ShotState),
+    /// It was on the card before tethering started and is left alone.
+    Baseline,
 }
 
 /// Handle to the journal. Cheap to clone; all calls run on the blocking pool so they never
@@ -232,6 +249,17 @@ impl Journal {
         );
         self.with(move |c| {
             let tx = c.transaction()?;
+            let in_baseline: bool = tx
+                .query_row(
+                    "SELECT 1 FROM baseline WHERE source = ?1 AND source_key = ?2",
+                    params![source, source_key],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if in_baseline {
+                return Ok(Detected::Baseline);
+            }
             let existing: Option<(i64, String)> = tx
                 .query_row(
                     "SELECT id, state FROM shots WHERE source = ?1 AND source_key = ?2",
@@ -253,6 +281,64 @@ impl Journal {
             };
             tx.commit()?;
             Ok(out)
+        })
+        .await
+    }
+
+    /// Registers a source (a camera by serial, a folder); returns true the first time it is
+    /// ever seen, which is when a card's existing contents may be set aside as a baseline.
+    pub async fn register_source(
+        &self,
+        source: &str,
+        model: Option<&str>,
+    ) -> Result<bool, JournalError> {
+        let (source, model) = (source.to_owned(), model.map(str::to_owned));
+        self.with(move |c| {
+            let n = c.execute(
+                "INSERT OR IGNORE INTO sources (source, first_seen, model) VALUES (?1, ?2, ?3)",
+                params![source, now_rfc3339(), model],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Whether the source's baseline has been taken (so a crash during it is retried).
+    pub async fn baseline_done(&self, source: &str) -> Result<bool, JournalError> {
+        let source = source.to_owned();
+        self.with(move |c| {
+            let at: Option<Option<String>> = c
+                .query_row(
+                    "SELECT baseline_at FROM sources WHERE source = ?1",
+                    params![source],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(matches!(at, Some(Some(_))))
+        })
+        .await
+    }
+
+    /// Records the objects already on a source when tethering started; they are never
+    /// downloaded or published unless the photographer imports them.
+    pub async fn set_baseline(&self, source: &str, keys: Vec<String>) -> Result<(), JournalError> {
+        let source = source.to_owned();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT OR IGNORE INTO baseline (source, source_key) VALUES (?1, ?2)",
+                )?;
+                for k in &keys {
+                    stmt.execute(params![source, k])?;
+                }
+            }
+            tx.execute(
+                "UPDATE sources SET baseline_at = ?1 WHERE source = ?2",
+                params![now_rfc3339(), source],
+            )?;
+            tx.commit()?;
+            Ok(())
         })
         .await
     }
@@ -636,6 +722,37 @@ mod tests {
         assert_eq!(b, Detected::Known(id, ShotState::Detected));
         let c = j.record_detected("cam:2", "k1", "IMG_1.JPG").await.unwrap();
         assert!(matches!(c, Detected::New(other) if other != id));
+    }
+
+    #[tokio::test]
+    async fn baseline_objects_are_left_alone() {
+        let (_d, j) = journal();
+        assert!(j.register_source("cam:1", Some("EOS")).await.unwrap());
+        assert!(!j.register_source("cam:1", Some("EOS")).await.unwrap());
+        assert!(!j.baseline_done("cam:1").await.unwrap());
+        j.set_baseline("cam:1", vec!["old1".into(), "old2".into()])
+            .await
+            .unwrap();
+        assert!(j.baseline_done("cam:1").await.unwrap());
+        assert_eq!(
+            j.record_detected("cam:1", "old1", "IMG_1.JPG")
+                .await
+                .unwrap(),
+            Detected::Baseline
+        );
+        assert!(matches!(
+            j.record_detected("cam:1", "new", "IMG_3.JPG")
+                .await
+                .unwrap(),
+            Detected::New(_)
+        ));
+        // Another camera with the same names is not affected.
+        assert!(matches!(
+            j.record_detected("cam:2", "old1", "IMG_1.JPG")
+                .await
+                .unwrap(),
+            Detected::New(_)
+        ));
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ pub mod library;
 pub mod process;
 mod time_fmt;
 pub mod upload;
+pub mod usb;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,6 +48,9 @@ pub struct AgentConfig {
     pub library_dir: PathBuf,
     pub recipe: imaging::Recipe,
     pub targets: Vec<TargetConfig>,
+    /// Import what is already on a camera's card the first time it is tethered. Off by
+    /// default: an old card must not flood this event's gallery.
+    pub import_existing: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +74,7 @@ pub struct Agent {
     tasks: Vec<JoinHandle<()>>,
     library_dir: PathBuf,
     downloaded: Arc<Notify>,
+    import_existing: bool,
 }
 
 impl Agent {
@@ -137,22 +142,35 @@ impl Agent {
             tasks,
             library_dir: config.library_dir,
             downloaded,
+            import_existing: config.import_existing,
         })
     }
 
-    /// Starts a camera source that connects (and reconnects) through `connector`.
-    pub fn add_camera<C: camera::Connector>(&mut self, connector: C) {
-        let ctx = camera::SourceCtx {
+    fn source_ctx(&self) -> camera::SourceCtx {
+        camera::SourceCtx {
             journal: self.journal.clone(),
             library_dir: self.library_dir.clone(),
             events: self.events.clone(),
             downloaded: self.downloaded.clone(),
-        };
+            import_existing: self.import_existing,
+        }
+    }
+
+    /// Starts a camera source that connects (and reconnects) through `connector`.
+    pub fn add_camera<C: camera::Connector>(&mut self, connector: C) {
+        let ctx = self.source_ctx();
         self.tasks.push(tokio::spawn(camera::run(
             connector,
             ctx,
             self.cancel.child_token(),
         )));
+    }
+
+    /// Tethers every USB camera that is or becomes attached, for as long as the agent runs.
+    pub fn watch_usb(&mut self) {
+        let ctx = self.source_ctx();
+        self.tasks
+            .push(tokio::spawn(usb::run(ctx, self.cancel.child_token())));
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {

@@ -55,27 +55,81 @@ pub struct IncomingFile {
     hasher: blake3::Hasher,
     tmp: PathBuf,
     bytes: u64,
+    /// The last two bytes written: a JPEG that does not end with EOI (FF D9) was cut short.
+    tail: [u8; 2],
+}
+
+fn partial_path(final_path: &Path) -> PathBuf {
+    let mut tmp = final_path.as_os_str().to_owned();
+    tmp.push(".partial");
+    PathBuf::from(tmp)
 }
 
 impl IncomingFile {
+    /// Starts an empty file (throwing away any earlier partial one).
     pub async fn create(final_path: &Path) -> io::Result<IncomingFile> {
         if let Some(dir) = final_path.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
-        let mut tmp = final_path.as_os_str().to_owned();
-        tmp.push(".partial");
-        let tmp = PathBuf::from(tmp);
+        let tmp = partial_path(final_path);
         let file = File::create(&tmp).await?;
         Ok(IncomingFile {
             file,
             hasher: blake3::Hasher::new(),
             tmp,
             bytes: 0,
+            tail: [0; 2],
+        })
+    }
+
+    /// Continues a partial file left by an interrupted transfer (cable pulled, agent
+    /// stopped), re-hashing what is there; starts afresh when there is none.
+    pub async fn resume(final_path: &Path) -> io::Result<IncomingFile> {
+        use tokio::io::AsyncReadExt;
+        let tmp = partial_path(final_path);
+        let Ok(mut file) = tokio::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&tmp)
+            .await
+        else {
+            return IncomingFile::create(final_path).await;
+        };
+        let mut hasher = blake3::Hasher::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut bytes = 0u64;
+        let mut tail = [0u8; 2];
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
+            push_tail(&mut tail, &buf[..n]);
+        }
+        Ok(IncomingFile {
+            file,
+            hasher,
+            tmp,
+            bytes,
+            tail,
         })
     }
 
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// Whether the content so far ends like a complete JPEG.
+    pub fn ends_with_jpeg_eoi(&self) -> bool {
+        self.tail == [0xFF, 0xD9]
+    }
+
+    /// Keeps the partial file for a later `resume` (the source went away mid-transfer).
+    pub async fn keep(mut self) {
+        let _ = self.file.flush().await;
+        let _ = self.file.sync_data().await;
     }
 
     /// fsyncs, then renames onto a free name next to `final_path` (adding `-1`, `-2`, …
@@ -138,6 +192,7 @@ impl AsyncWrite for IncomingFile {
             Poll::Ready(Ok(n)) => {
                 this.hasher.update(&buf[..n]);
                 this.bytes += n as u64;
+                push_tail(&mut this.tail, &buf[..n]);
                 Poll::Ready(Ok(n))
             }
             other => other,
@@ -150,6 +205,14 @@ impl AsyncWrite for IncomingFile {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.file).poll_shutdown(cx)
+    }
+}
+
+fn push_tail(tail: &mut [u8; 2], data: &[u8]) {
+    match data {
+        [] => {}
+        [b] => *tail = [tail[1], *b],
+        [.., a, b] => *tail = [*a, *b],
     }
 }
 
@@ -181,6 +244,31 @@ mod tests {
         let p = original_path(Path::new("/lib"), "2026-01-01", "EOS/R5", "../x.jpg");
         assert_eq!(p, Path::new("/lib/2026-01-01/EOS_R5__x.jpg"));
         assert!(sanitize_component(&"é".repeat(200)).len() <= 120);
+    }
+
+    #[tokio::test]
+    async fn resume_continues_a_partial_file_with_the_same_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("IMG_1.JPG");
+        let mut f = IncomingFile::create(&dest).await.unwrap();
+        f.write_all(&[0xFF, 0xD8, 1, 2, 3]).await.unwrap();
+        assert!(!f.ends_with_jpeg_eoi());
+        f.keep().await;
+        let mut g = IncomingFile::resume(&dest).await.unwrap();
+        assert_eq!(g.bytes(), 5);
+        g.write_all(&[4]).await.unwrap();
+        g.write_all(&[0xFF]).await.unwrap();
+        g.write_all(&[0xD9]).await.unwrap();
+        assert!(g.ends_with_jpeg_eoi());
+        let (_, n, h) = g.commit(&dest).await.unwrap();
+        let whole = [0xFF, 0xD8, 1, 2, 3, 4, 0xFF, 0xD9];
+        assert_eq!(n, whole.len() as u64);
+        assert_eq!(h, blake3::hash(&whole).to_hex().to_string());
+        // No partial: resume starts empty.
+        let e = IncomingFile::resume(&dir.path().join("none.jpg"))
+            .await
+            .unwrap();
+        assert_eq!(e.bytes(), 0);
     }
 
     #[tokio::test]

@@ -102,6 +102,8 @@ impl Demo {
                 upload_url: album_info.upload_url.clone(),
                 token: Some(album_info.upload_token.clone()),
             }],
+            // The virtual card persists between demo runs and belongs to this event.
+            import_existing: true,
         };
         let mut agent = agent::Agent::start(agent_cfg)
             .await

@@ -32,6 +32,9 @@ enum Command {
     ///
     /// Running it again resumes the same album, journal and card: nothing is published twice.
     Demo(DemoArgs),
+    /// Talk to a USB camera: list, info, ls, get, watch.
+    #[command(subcommand)]
+    Camera(hotshoe::camera_cmd::CameraCmd),
 }
 
 #[derive(clap::Args)]
@@ -88,6 +91,10 @@ fn main() -> Result<()> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Demo(args) => rt.block_on(demo(args, cli.verbose, cli.log_json)),
+        Command::Camera(cmd) => {
+            hotshoe::logging::init(None, cli.verbose, cli.log_json);
+            rt.block_on(hotshoe::camera_cmd::run(cmd))
+        }
     }
 }
 
@@ -107,24 +114,6 @@ fn pick_listen(wanted: SocketAddr) -> Result<SocketAddr> {
         }
         Err(e) => Err(e).with_context(|| format!("cannot listen on {wanted}")),
     }
-}
-
-/// Resolves on Ctrl-C, or on SIGTERM (how service managers stop a daemon).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let term = signal(SignalKind::terminate());
-        let int = signal(SignalKind::interrupt());
-        if let (Ok(mut term), Ok(mut int)) = (term, int) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn demo(args: DemoArgs, verbose: u8, json: bool) -> Result<()> {
@@ -190,7 +179,7 @@ async fn demo(args: DemoArgs, verbose: u8, json: bool) -> Result<()> {
 
     // One listener for the whole run: a fresh `ctrl_c()` per loop turn could miss a signal
     // that lands between two turns.
-    let stop = stop_signal();
+    let stop = hotshoe::stop_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
