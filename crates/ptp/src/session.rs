@@ -9,7 +9,7 @@ use tracing::{debug, warn};
 use crate::codes::{self, operation, response};
 use crate::container::{Command, ContainerHeader, ContainerKind, Event, Response, HEADER_LEN};
 use crate::dataset::{DeviceInfo, DevicePropDesc, ObjectInfo, PropValue, Reader, StorageInfo};
-use crate::error::PtpError;
+use crate::error::{PtpError, WireError};
 use crate::recovery::{recover, Recovery};
 use crate::transport::{Transport, TransportError};
 
@@ -171,10 +171,23 @@ impl<T: Transport> Session<T> {
     ) -> Result<Outcome, PtpError> {
         let result =
             run_transaction(&mut self.transport, &mut self.buf, code, tid, params, phase).await;
-        if let Err(PtpError::Transport(e)) = &result {
-            if let Some(outcome) = recover_after(&mut self.transport, e, code, tid).await {
-                self.last_recovery = Some(outcome);
+        match &result {
+            Err(PtpError::Transport(e)) => {
+                if let Some(outcome) = recover_after(&mut self.transport, e, code, tid).await {
+                    self.last_recovery = Some(outcome);
+                }
             }
+            // A malformed container or an out-of-sequence one leaves unread
+            // bytes of this transaction (the rest of the data, the response)
+            // on bulk IN; without a drain every later transaction would read
+            // its predecessor's response.
+            Err(e @ (PtpError::Protocol { .. } | PtpError::Wire(_)))
+                if !matches!(e, PtpError::Wire(WireError::TooManyParams(_))) =>
+            {
+                warn!(op = %codes::describe_operation(code), tid, error = %e, "device broke the protocol; resynchronising the link");
+                self.last_recovery = Some(recover(&mut self.transport, tid).await);
+            }
+            _ => {}
         }
         result
     }
