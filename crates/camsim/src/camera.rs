@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use ptp::codes::{event, property};
-use ptp::container::Event;
+use ptp::codes::{event, property, response};
+use ptp::container::{Event, Response};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
@@ -17,7 +17,7 @@ use crate::config::CameraConfig;
 use crate::faults::Faults;
 use crate::scene::{render_shot, ShotSpec};
 use crate::storage::{check_name, format_for, Backing, Card, CardObject, SHOT_FOLDER};
-use crate::transport::{link, CamsimTransport};
+use crate::transport::{link, CamsimTransport, InChunk};
 
 /// A shot the camera took.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,10 @@ pub(crate) struct State {
     pub battery: u8,
     pub faults: Faults,
     pub link: Option<LinkState>,
+    /// Transaction ids of the cancel requests (0x64) the device accepted.
+    pub cancel_requests: Vec<u32>,
+    /// Device resets (0x66) the device went through.
+    pub resets: u32,
     shots: Vec<ShotTaken>,
     generations: u64,
 }
@@ -116,6 +120,8 @@ impl CameraHandle {
             battery: config.battery_percent,
             faults: Faults::default(),
             link: None,
+            cancel_requests: Vec::new(),
+            resets: 0,
             shots: Vec::new(),
             generations: 0,
         };
@@ -139,8 +145,22 @@ impl CameraHandle {
         let rt = tokio::runtime::Handle::try_current()
             .map_err(|e| io::Error::other(format!("camsim needs a tokio runtime: {e}")))?;
         let cfg = &self.shared.config;
-        let (host, device_end, events) = link(cfg.max_packet_size, cfg.io_timeout);
+        let (host, device_end, events) = link(
+            cfg.max_packet_size,
+            cfg.io_timeout,
+            Some(self.shared.clone()),
+        );
         let mut st = self.shared.state();
+        if let Some(bytes) = st.faults.stale_data_on_reconnect.take() {
+            // The new channel is empty and holds more than these two
+            // transfers, so they are queued before the device task starts.
+            for chunk in stale_transfers(bytes) {
+                if device_end.in_tx.try_send(chunk).is_err() {
+                    warn!("stale data fault could not be queued");
+                }
+            }
+            warn!(bytes, "fault: stale bulk-IN data left for the new host");
+        }
         if let Some(old) = st.link.take() {
             old.task.abort();
             info!("previous host connection replaced");
@@ -350,4 +370,33 @@ impl CameraHandle {
     pub fn disconnect_after(&self, bytes: u64) {
         self.shared.state().faults.disconnect_after_bytes = Some(bytes);
     }
+
+    /// Transaction ids of the cancel requests the camera accepted, oldest first.
+    pub fn cancel_requests(&self) -> Vec<u32> {
+        self.shared.state().cancel_requests.clone()
+    }
+
+    /// How many device resets (class request 0x66) the camera went through.
+    pub fn resets(&self) -> u32 {
+        self.shared.state().resets
+    }
+}
+
+/// Transaction id of the download a previous host abandoned (stale data fault).
+const STALE_TRANSACTION_ID: u32 = 0x0000_0BAD;
+
+/// What a host that died mid-download leaves on bulk IN: the tail of the
+/// object (bytes that form no container header) ending its transfer, then
+/// that transaction's response.
+fn stale_transfers(bytes: usize) -> Vec<InChunk> {
+    let mut out = Vec::with_capacity(2);
+    if bytes > 0 {
+        let tail = (0..bytes).map(|i| 0xA5 ^ (i as u8)).collect();
+        out.push(InChunk::data(tail, true));
+    }
+    match Response::new(response::OK, STALE_TRANSACTION_ID, &[]).encode() {
+        Ok(r) => out.push(InChunk::data(r, true)),
+        Err(e) => warn!(error = %e, "stale response not encodable"),
+    }
+    out
 }

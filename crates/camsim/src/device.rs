@@ -5,7 +5,7 @@ use std::io;
 use std::sync::Arc;
 
 use ptp::codes::{self, datatype, event, format, operation as op, property, response as rc};
-use ptp::container::{Command, ContainerHeader, ContainerKind, Response};
+use ptp::container::{Command, ContainerHeader, ContainerKind, Response, HEADER_LEN};
 use ptp::dataset::{
     DeviceInfo, DevicePropDesc, ObjectInfo, PropForm, PropValue, StorageInfo, Writer,
 };
@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
 use crate::camera::{Shared, State};
+use crate::faults::{Faults, Malformed};
 use crate::storage::{Backing, CardObject, STORAGE_ID};
 use crate::transport::{DeviceEnd, InChunk};
 
@@ -60,13 +61,26 @@ enum Payload {
     },
 }
 
+/// How a faulty object transfer is cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// The cable is pulled after this many payload bytes.
+    Pull(u64),
+    /// Bulk IN is halted after this many payload bytes.
+    Stall(u64),
+}
+
 enum Reply {
     Response(u16, Vec<u32>),
     Data {
         payload: Payload,
         params: Vec<u32>,
-        cut_after: Option<u64>,
+        cut: Option<Cut>,
+        /// A malformation of the data container's header (see [`Malformed`]).
+        header_fault: Option<Malformed>,
     },
+    /// Halt bulk IN instead of answering.
+    Stall,
 }
 
 fn refuse(code: u16) -> Reply {
@@ -77,8 +91,16 @@ fn dataset(bytes: Vec<u8>) -> Reply {
     Reply::Data {
         payload: Payload::Bytes(bytes),
         params: Vec::new(),
-        cut_after: None,
+        cut: None,
+        header_fault: None,
     }
+}
+
+/// How a data phase ended.
+enum Sent {
+    Complete,
+    /// The device halted bulk IN mid-phase and abandoned the transaction.
+    Halted,
 }
 
 /// Serves one host connection until the host goes away or the cable is pulled.
@@ -132,15 +154,23 @@ async fn transact(
     let reply = decide(shared, cmd);
     let (code, params) = match reply {
         Reply::Response(code, params) => (code, params),
+        Reply::Stall => {
+            warn!(op = %codes::describe_operation(cmd.code), "fault: bulk IN stalled");
+            return halt(in_tx).await;
+        }
         Reply::Data {
             payload,
             params,
-            cut_after,
+            cut,
+            header_fault,
         } => match open_source(payload).await {
-            Ok((source, len)) => {
-                send_data(in_tx, cmd, source, len, cut_after).await?;
-                (rc::OK, params)
-            }
+            Ok((source, len)) => match send_data(in_tx, cmd, source, len, cut, header_fault).await?
+            {
+                Sent::Complete => (rc::OK, params),
+                // A halted device answers nothing more for this transaction;
+                // the host's cancel and clear-halt end it.
+                Sent::Halted => return Ok(()),
+            },
             Err(e) => {
                 error!(error = %e, "card read failed");
                 (rc::GENERAL_ERROR, Vec::new())
@@ -149,14 +179,31 @@ async fn transact(
     };
     debug!(op = %codes::describe_operation(cmd.code), tid = cmd.transaction_id,
         response = %codes::describe_response(code), "transaction served");
-    let bytes = Response::new(code, cmd.transaction_id, &params)
-        .encode()
-        .map_err(|e| {
-            error!(error = %e, "response not encodable");
-            Ended::Pulled
-        })?;
+    let mut tid = cmd.transaction_id;
+    if !matches!(cmd.code, op::OPEN_SESSION | op::CLOSE_SESSION)
+        && Faults::take(&mut shared.state().faults.wrong_transaction_ids)
+    {
+        tid = tid.wrapping_sub(1);
+        warn!(
+            expected = cmd.transaction_id,
+            sent = tid,
+            "fault: response with a wrong transaction id"
+        );
+    }
+    let bytes = Response::new(code, tid, &params).encode().map_err(|e| {
+        error!(error = %e, "response not encodable");
+        Ended::Pulled
+    })?;
     in_tx
-        .send(InChunk { bytes, end: true })
+        .send(InChunk::data(bytes, true))
+        .await
+        .map_err(|_| Ended::HostGone)
+}
+
+/// Halts bulk IN; the transaction is abandoned.
+async fn halt(in_tx: &mpsc::Sender<InChunk>) -> Result<(), Ended> {
+    in_tx
+        .send(InChunk::halt())
         .await
         .map_err(|_| Ended::HostGone)
 }
@@ -164,13 +211,63 @@ async fn transact(
 /// Decides the answer under the state lock; only data streaming happens outside it.
 fn decide(shared: &Shared, cmd: &Command) -> Reply {
     let mut st = shared.state();
+    let reply = answer(shared, &mut st, cmd);
+    malform(&mut st.faults, cmd.code, reply)
+}
+
+/// Applies the front queued malformation to a data reply it suits.
+fn malform(faults: &mut Faults, code: u16, reply: Reply) -> Reply {
+    let Reply::Data {
+        payload,
+        params,
+        cut,
+        header_fault: None,
+    } = reply
+    else {
+        return reply;
+    };
+    let is_dataset = matches!(payload, Payload::Bytes(_));
+    let fault = match faults.malformed.front() {
+        Some(m) if m.applies_to(code, is_dataset) => faults.malformed.pop_front(),
+        _ => None,
+    };
+    let (payload, header_fault) = match (fault, payload) {
+        (Some(Malformed::TruncatedDataset), Payload::Bytes(mut bytes)) => {
+            warn!(len = bytes.len(), "fault: dataset truncated to half");
+            bytes.truncate(bytes.len() / 2);
+            (Payload::Bytes(bytes), None)
+        }
+        (Some(Malformed::HugeArrayCount), Payload::Bytes(mut bytes)) if bytes.len() >= 4 => {
+            warn!("fault: array count 0x3FFFFFFF");
+            bytes[..4].copy_from_slice(&0x3FFF_FFFFu32.to_le_bytes());
+            (Payload::Bytes(bytes), None)
+        }
+        (Some(m), payload) => {
+            warn!(fault = ?m, "fault: malformed data container");
+            (payload, Some(m))
+        }
+        (None, payload) => (payload, None),
+    };
+    Reply::Data {
+        payload,
+        params,
+        cut,
+        header_fault,
+    }
+}
+
+/// The device's honest answer to `cmd` (faults of the answer itself excepted).
+fn answer(shared: &Shared, st: &mut State, cmd: &Command) -> Reply {
     let code = cmd.code;
     if !SUPPORTED_OPS.contains(&code) {
         return refuse(rc::OPERATION_NOT_SUPPORTED);
     }
-    if st.faults.busy_ops > 0 && code != op::OPEN_SESSION && code != op::CLOSE_SESSION {
-        st.faults.busy_ops -= 1;
+    let session_op = code == op::OPEN_SESSION || code == op::CLOSE_SESSION;
+    if !session_op && Faults::take(&mut st.faults.busy_ops) {
         return refuse(rc::DEVICE_BUSY);
+    }
+    if !session_op && Faults::take(&mut st.faults.stall_ops) {
+        return Reply::Stall;
     }
     if st.session.is_none() && code != op::GET_DEVICE_INFO && code != op::OPEN_SESSION {
         return refuse(rc::SESSION_NOT_OPEN);
@@ -197,12 +294,12 @@ fn decide(shared: &Shared, cmd: &Command) -> Reply {
             dataset(w.into_inner())
         }
         op::GET_STORAGE_INFO if cmd.param(0) != STORAGE_ID => refuse(rc::INVALID_STORAGE_ID),
-        op::GET_STORAGE_INFO => dataset(storage_info(shared, &st).encode()),
-        op::GET_NUM_OBJECTS => match select(&st, cmd) {
+        op::GET_STORAGE_INFO => dataset(storage_info(shared, st).encode()),
+        op::GET_NUM_OBJECTS => match select(st, cmd) {
             Ok(handles) => Reply::Response(rc::OK, vec![handles.len() as u32]),
             Err(code) => refuse(code),
         },
-        op::GET_OBJECT_HANDLES => match select(&st, cmd) {
+        op::GET_OBJECT_HANDLES => match select(st, cmd) {
             Ok(handles) => {
                 let mut w = Writer::new();
                 w.array_u32(&handles);
@@ -219,7 +316,7 @@ fn decide(shared: &Shared, cmd: &Command) -> Reply {
             .get(cmd.param(0))
             .map(|o| (o.backing.clone(), o.size))
         {
-            Some((backing, len)) => object_reply(&mut st, backing, 0, len, Vec::new()),
+            Some((backing, len)) => object_reply(st, backing, 0, len, Vec::new()),
             None => refuse(rc::INVALID_OBJECT_HANDLE),
         },
         op::GET_PARTIAL_OBJECT => {
@@ -232,14 +329,14 @@ fn decide(shared: &Shared, cmd: &Command) -> Reply {
             }
             let len = (obj.size - offset).min(u64::from(cmd.param(2)));
             let backing = obj.backing.clone();
-            object_reply(&mut st, backing, offset, len, vec![len as u32])
+            object_reply(st, backing, offset, len, vec![len as u32])
         }
-        op::DELETE_OBJECT => delete(&mut st, cmd.param(0)),
-        op::GET_DEVICE_PROP_DESC => match prop_desc(&st, cmd.param(0)) {
+        op::DELETE_OBJECT => delete(st, cmd.param(0)),
+        op::GET_DEVICE_PROP_DESC => match prop_desc(st, cmd.param(0)) {
             Some(desc) => dataset(desc.encode()),
             None => refuse(rc::DEVICE_PROP_NOT_SUPPORTED),
         },
-        op::GET_DEVICE_PROP_VALUE => match prop_desc(&st, cmd.param(0)) {
+        op::GET_DEVICE_PROP_VALUE => match prop_desc(st, cmd.param(0)) {
             Some(desc) => dataset(desc.current.encode()),
             None => refuse(rc::DEVICE_PROP_NOT_SUPPORTED),
         },
@@ -254,8 +351,12 @@ fn object_reply(
     len: u64,
     params: Vec<u32>,
 ) -> Reply {
-    let cut_after = match st.faults.disconnect_after_bytes {
-        Some(k) if len > k => st.faults.disconnect_after_bytes.take(),
+    let cut = match (
+        st.faults.disconnect_after_bytes,
+        st.faults.stall_after_bytes,
+    ) {
+        (Some(k), _) if len > k => st.faults.disconnect_after_bytes.take().map(Cut::Pull),
+        (_, Some(k)) if len > k => st.faults.stall_after_bytes.take().map(Cut::Stall),
         _ => None,
     };
     Reply::Data {
@@ -265,7 +366,8 @@ fn object_reply(
             len,
         },
         params,
-        cut_after,
+        cut,
+        header_fault: None,
     }
 }
 
@@ -484,18 +586,54 @@ impl Source {
     }
 }
 
-/// Sends one data container, `CHUNK` bytes at a time. With `cut_after`, the
-/// cable is pulled once that many payload bytes are out.
+/// The data container header the device sends, honest or malformed.
+fn data_header(cmd: &Command, len: u64, fault: Option<Malformed>) -> [u8; HEADER_LEN] {
+    let honest = ContainerHeader::data(cmd.code, cmd.transaction_id, len);
+    match fault {
+        // Length 0xDEADBEEF and container type 0x7E7E: no container at all.
+        Some(Malformed::GarbageHeader) => [
+            0xEF, 0xBE, 0xAD, 0xDE, 0x7E, 0x7E, 0x7E, 0x7E, 0x5A, 0x5A, 0x5A, 0x5A,
+        ],
+        Some(Malformed::LengthOverstated(extra)) => {
+            ContainerHeader::data(cmd.code, cmd.transaction_id, len + u64::from(extra)).encode()
+        }
+        Some(Malformed::LengthUnderstated(short)) => ContainerHeader::data(
+            cmd.code,
+            cmd.transaction_id,
+            len.saturating_sub(u64::from(short)),
+        )
+        .encode(),
+        Some(Malformed::HugeContainerLength) => ContainerHeader {
+            length: 0xFFFF_FFFE,
+            ..honest
+        }
+        .encode(),
+        Some(Malformed::WrongDataCode) => ContainerHeader {
+            code: cmd.code.wrapping_add(1),
+            ..honest
+        }
+        .encode(),
+        // Payload malformations were applied to the bytes already.
+        Some(Malformed::TruncatedDataset | Malformed::HugeArrayCount) | None => honest.encode(),
+    }
+}
+
+/// Sends one data container, `CHUNK` bytes at a time. With a `cut`, the
+/// cable is pulled or bulk IN halted once that many payload bytes are out.
 async fn send_data(
     in_tx: &mpsc::Sender<InChunk>,
     cmd: &Command,
     mut source: Source,
     len: u64,
-    cut_after: Option<u64>,
-) -> Result<(), Ended> {
-    let limit = cut_after.unwrap_or(u64::MAX);
+    cut: Option<Cut>,
+    header_fault: Option<Malformed>,
+) -> Result<Sent, Ended> {
+    let limit = match cut {
+        Some(Cut::Pull(k) | Cut::Stall(k)) => k,
+        None => u64::MAX,
+    };
     let mut chunk = Vec::with_capacity(CHUNK);
-    chunk.extend_from_slice(&ContainerHeader::data(cmd.code, cmd.transaction_id, len).encode());
+    chunk.extend_from_slice(&data_header(cmd, len, header_fault));
     let mut sent = 0u64;
     loop {
         let room = (CHUNK - chunk.len()) as u64;
@@ -508,24 +646,21 @@ async fn send_data(
         sent += n as u64;
         let done = sent == len;
         if !done && sent >= limit {
-            let _ = in_tx
-                .send(InChunk {
-                    bytes: chunk,
-                    end: false,
-                })
-                .await;
+            let _ = in_tx.send(InChunk::data(chunk, false)).await;
+            if cut == Some(Cut::Stall(limit)) {
+                warn!(sent, total = len, "fault: bulk IN stalled mid-transfer");
+                halt(in_tx).await?;
+                return Ok(Sent::Halted);
+            }
             warn!(sent, total = len, "fault: cable pulled mid-transfer");
             return Err(Ended::Pulled);
         }
         in_tx
-            .send(InChunk {
-                bytes: chunk,
-                end: done,
-            })
+            .send(InChunk::data(chunk, done))
             .await
             .map_err(|_| Ended::HostGone)?;
         if done {
-            return Ok(());
+            return Ok(Sent::Complete);
         }
         chunk = Vec::with_capacity(CHUNK);
     }

@@ -17,8 +17,8 @@ mod transport;
 
 pub use camera::{CameraHandle, ShotTaken};
 pub use config::CameraConfig;
-pub use faults::Faults;
-pub use transport::CamsimTransport;
+pub use faults::{Faults, Malformed};
+pub use transport::{CamsimTransport, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT};
 
 /// Storage id of the camera's only card.
 pub const STORAGE_ID: u32 = storage::STORAGE_ID;
