@@ -17,6 +17,20 @@ pub(crate) struct Header<'a> {
     pub exif: Option<&'a [u8]>,
     /// Byte offset of the first SOS marker.
     pub scan_start: usize,
+    /// `ICC_PROFILE` APP2 chunks as (sequence number, data).
+    pub icc_chunks: Vec<(u8, &'a [u8])>,
+}
+
+impl Header<'_> {
+    /// The embedded ICC profile, reassembled from its chunks in sequence order.
+    pub fn icc(&self) -> Option<Vec<u8>> {
+        if self.icc_chunks.is_empty() {
+            return None;
+        }
+        let mut chunks = self.icc_chunks.clone();
+        chunks.sort_by_key(|c| c.0);
+        Some(chunks.iter().flat_map(|c| c.1.iter().copied()).collect())
+    }
 }
 
 impl Header<'_> {
@@ -38,8 +52,8 @@ impl Header<'_> {
             )));
         }
         match self.components {
-            1 | 3 => Ok(()),
-            4 => Err(ImagingError::Unsupported("CMYK JPEG".into())),
+            // 4 is CMYK/YCCK: decoded to RGB (see tj::cmyk_to_rgb).
+            1 | 3 | 4 => Ok(()),
             n => Err(ImagingError::Unsupported(format!("{n} colour components"))),
         }
     }
@@ -57,6 +71,7 @@ pub(crate) fn read_header(data: &[u8]) -> Result<Header<'_>, ImagingError> {
     let mut pos = 2;
     let mut frame: Option<(u32, u32, u8, u8, u8)> = None;
     let mut exif = None;
+    let mut icc_chunks = Vec::new();
     loop {
         // Any number of 0xFF fill bytes may precede a marker.
         if *data.get(pos).ok_or(ImagingError::Truncated)? != 0xFF {
@@ -98,6 +113,7 @@ pub(crate) fn read_header(data: &[u8]) -> Result<Header<'_>, ImagingError> {
                     sof,
                     exif,
                     scan_start: pos - 2,
+                    icc_chunks,
                 });
             }
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
@@ -116,6 +132,9 @@ pub(crate) fn read_header(data: &[u8]) -> Result<Header<'_>, ImagingError> {
                 frame.get_or_insert((width, height, body[5], precision, marker));
             }
             0xE1 if exif.is_none() && body.starts_with(b"Exif\0\0") => exif = Some(&body[6..]),
+            0xE2 if body.len() > 14 && body.starts_with(b"ICC_PROFILE\0") => {
+                icc_chunks.push((body[12], &body[14..]));
+            }
             _ => {}
         }
         pos += len;
@@ -129,4 +148,45 @@ pub(crate) fn read_header(data: &[u8]) -> Result<Header<'_>, ImagingError> {
 pub(crate) fn has_eoi(data: &[u8], scan_start: usize) -> bool {
     data.get(scan_start..)
         .is_some_and(|scan| scan.windows(2).rev().any(|w| w == [0xFF, 0xD9]))
+}
+
+/// Builds the rendition file from an encoder's output: SOI, our EXIF APP1 (first, where
+/// the EXIF standard puts it, so the encoder's JFIF APP0 is dropped), an XMP APP1, then
+/// the encoder's remaining segments and image data.
+pub(crate) fn assemble(
+    encoded: &[u8],
+    exif: Option<&[u8]>,
+    xmp: Option<&[u8]>,
+) -> Result<Vec<u8>, ImagingError> {
+    let bad = || ImagingError::Encode("encoder output is not a JPEG".into());
+    if !encoded.starts_with(&[0xFF, 0xD8]) {
+        return Err(bad());
+    }
+    let mut rest = &encoded[2..];
+    if rest.starts_with(&[0xFF, 0xE0]) {
+        let len = usize::from(be16(rest, 2).ok_or_else(bad)?);
+        rest = rest.get(2 + len..).ok_or_else(bad)?;
+    }
+    let mut out = Vec::with_capacity(encoded.len() + 64 * 1024);
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    if let Some(tiff) = exif {
+        push_segment(&mut out, 0xE1, &[b"Exif\0\0", tiff])?;
+    }
+    if let Some(xmp) = xmp {
+        push_segment(&mut out, 0xE1, &[b"http://ns.adobe.com/xap/1.0/\0", xmp])?;
+    }
+    out.extend_from_slice(rest);
+    Ok(out)
+}
+
+fn push_segment(out: &mut Vec<u8>, marker: u8, parts: &[&[u8]]) -> Result<(), ImagingError> {
+    let len = parts.iter().map(|p| p.len()).sum::<usize>() + 2;
+    let len = u16::try_from(len)
+        .map_err(|_| ImagingError::Encode(format!("metadata segment of {len} bytes")))?;
+    out.extend_from_slice(&[0xFF, marker]);
+    out.extend_from_slice(&len.to_be_bytes());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    Ok(())
 }

@@ -3,9 +3,9 @@
 //! through a tag we forgot about.
 
 use exif::experimental::Writer;
-use exif::{Exif, Field, In, Tag, Value};
+use exif::{Context, Exif, Field, In, Tag, Value};
 
-use crate::MetadataPolicy;
+use crate::recipe::{Credits, MetadataPolicy};
 
 /// Tags a `StripPrivate` rendition keeps: who made it with what, and when.
 const KEPT: [Tag; 7] = [
@@ -51,43 +51,75 @@ pub(crate) fn text(exif: &Exif, tag: Tag) -> Option<String> {
     }
 }
 
+/// Tags that identify the body or the place, dropped unless the policy is `Keep`.
+const PRIVATE: [Tag; 6] = [
+    Tag::BodySerialNumber,
+    Tag::LensSerialNumber,
+    Tag::CameraOwnerName,
+    Tag::ImageUniqueID,
+    // Maker notes hold serials and sometimes GPS, and their internal offsets break when
+    // the block moves, so they never travel.
+    Tag::MakerNote,
+    Tag::UserComment,
+];
+
+/// Tags that stop being true once the pixels are resized and turned upright.
+const STALE: [Tag; 5] = [
+    Tag::Orientation,
+    Tag::PixelXDimension,
+    Tag::PixelYDimension,
+    Tag::ImageWidth,
+    Tag::ImageLength,
+];
+
 /// The TIFF block for a rendition, or `None` when it should carry no EXIF.
-pub(crate) fn for_rendition(source: Option<&Exif>, policy: MetadataPolicy) -> Option<Vec<u8>> {
-    let source = match policy {
-        MetadataPolicy::StripAll => return None,
-        MetadataPolicy::StripPrivate => source?,
+pub(crate) fn for_rendition(
+    source: Option<&Exif>,
+    policy: MetadataPolicy,
+    credits: &Credits,
+    size: (u32, u32),
+) -> Option<Vec<u8>> {
+    let mut fields: Vec<Field> = match (policy, source) {
+        (MetadataPolicy::StripAll, _) => return None,
+        (_, None) => Vec::new(),
+        (MetadataPolicy::StripPrivate, Some(source)) => KEPT
+            .iter()
+            .filter_map(|&tag| source.get_field(tag, In::PRIMARY))
+            // Only well-formed ASCII survives: anything else in these slots is not what the
+            // tag means and could smuggle data through.
+            .filter(|f| matches!(f.value, Value::Ascii(_)))
+            .map(primary)
+            .collect(),
+        (MetadataPolicy::KeepExceptPrivate | MetadataPolicy::Keep, Some(source)) => {
+            let keep_private = policy == MetadataPolicy::Keep;
+            source
+                .fields()
+                .filter(|f| f.ifd_num == In::PRIMARY)
+                .filter(|f| !STALE.contains(&f.tag))
+                .filter(|f| f.tag != Tag::MakerNote)
+                .filter(|f| {
+                    keep_private || (f.tag.context() != Context::Gps && !PRIVATE.contains(&f.tag))
+                })
+                .map(primary)
+                .collect()
+        }
     };
-    let mut fields: Vec<Field> = KEPT
-        .iter()
-        .filter_map(|&tag| source.get_field(tag, In::PRIMARY))
-        // Only well-formed ASCII survives: anything else in these slots is not what the
-        // tag means and could smuggle data through.
-        .filter(|f| matches!(f.value, Value::Ascii(_)))
-        .map(|f| Field {
-            tag: f.tag,
-            ifd_num: In::PRIMARY,
-            value: f.value.clone(),
-        })
-        .collect();
+    set_credits(&mut fields, credits);
     if fields.is_empty() {
         return None;
     }
-    if fields
-        .iter()
-        .any(|f| f.tag.context() == exif::Context::Exif)
-    {
-        fields.push(Field {
-            tag: Tag::ExifVersion,
-            ifd_num: In::PRIMARY,
-            value: Value::Undefined(b"0232".to_vec(), 0),
-        });
+    if fields.iter().any(|f| f.tag.context() == Context::Exif) {
+        if !fields.iter().any(|f| f.tag == Tag::ExifVersion) {
+            fields.push(ascii_free(
+                Tag::ExifVersion,
+                Value::Undefined(b"0232".to_vec(), 0),
+            ));
+        }
+        fields.push(ascii_free(Tag::PixelXDimension, Value::Long(vec![size.0])));
+        fields.push(ascii_free(Tag::PixelYDimension, Value::Long(vec![size.1])));
     }
     // Pixels are upright now; an explicit 1 overrides any stale belief in a viewer.
-    fields.push(Field {
-        tag: Tag::Orientation,
-        ifd_num: In::PRIMARY,
-        value: Value::Short(vec![1]),
-    });
+    fields.push(ascii_free(Tag::Orientation, Value::Short(vec![1])));
 
     let mut writer = Writer::new();
     for f in &fields {
@@ -102,4 +134,81 @@ pub(crate) fn for_rendition(source: Option<&Exif>, policy: MetadataPolicy) -> Op
             None
         }
     }
+}
+
+fn primary(f: &Field) -> Field {
+    Field {
+        tag: f.tag,
+        ifd_num: In::PRIMARY,
+        value: f.value.clone(),
+    }
+}
+
+fn ascii_free(tag: Tag, value: Value) -> Field {
+    Field {
+        tag,
+        ifd_num: In::PRIMARY,
+        value,
+    }
+}
+
+/// Replaces Artist, Copyright and ImageDescription with the recipe's credit lines.
+fn set_credits(fields: &mut Vec<Field>, credits: &Credits) {
+    let mut set = |tag: Tag, text: &Option<String>| {
+        if let Some(text) = text {
+            fields.retain(|f| f.tag != tag);
+            fields.push(ascii_free(
+                tag,
+                Value::Ascii(vec![text.as_bytes().to_vec()]),
+            ));
+        }
+    };
+    set(Tag::Artist, &credits.artist);
+    set(Tag::Copyright, &credits.copyright);
+    set(Tag::ImageDescription, &credits.caption);
+}
+
+/// An XMP packet with the credit lines (IPTC Core properties), for the APP1 XMP segment
+/// that galleries and DAMs read. `None` when there is nothing to say.
+pub(crate) fn xmp(credits: &Credits) -> Option<Vec<u8>> {
+    if credits.is_empty() {
+        return None;
+    }
+    let mut body = String::new();
+    let alt = |name: &str, v: &str| {
+        format!(
+            "<{name}><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></{name}>",
+            escape(v)
+        )
+    };
+    if let Some(a) = &credits.artist {
+        body += &format!(
+            "<dc:creator><rdf:Seq><rdf:li>{}</rdf:li></rdf:Seq></dc:creator>",
+            escape(a)
+        );
+    }
+    if let Some(c) = &credits.copyright {
+        body += &alt("dc:rights", c);
+    }
+    if let Some(c) = &credits.caption {
+        body += &alt("dc:description", c);
+    }
+    if let Some(c) = &credits.credit {
+        body += &format!("<photoshop:Credit>{}</photoshop:Credit>", escape(c));
+    }
+    let packet = format!(
+        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\
+<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
+<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+xmlns:photoshop=\"http://ns.adobe.com/photoshop/1.0/\">{body}</rdf:Description></rdf:RDF></x:xmpmeta>\
+<?xpacket end=\"w\"?>"
+    );
+    Some(packet.into_bytes())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -15,7 +15,7 @@ pub(crate) fn oriented_size(orientation: u16, width: u32, height: u32) -> (u32, 
 /// The stored pixel shown at upright position (x, y), per the EXIF/TIFF definition of
 /// tag 0x0112 (e.g. 6: the stored image must be turned 90° clockwise to display).
 #[inline]
-fn source_of(o: u16, x: usize, y: usize, sw: usize, sh: usize) -> (usize, usize) {
+pub(crate) fn source_of(o: u16, x: usize, y: usize, sw: usize, sh: usize) -> (usize, usize) {
     match o {
         2 => (sw - 1 - x, y),
         3 => (sw - 1 - x, sh - 1 - y),

@@ -1,20 +1,15 @@
 //! An interleaved 8-bit pixel buffer passed between decode, resize, orient and encode.
 
-/// The colour model of the samples. Colour JPEGs stay in YCbCr from decode to encode:
-/// resizing is linear, so filtering YCbCr gives the same result as filtering RGB, and it
-/// saves a colour conversion each way.
+/// The colour model of the samples (the reference path in `quality` uses luma only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Model {
     Luma,
-    YCbCr,
-    Rgb,
 }
 
 impl Model {
     pub fn channels(self) -> usize {
         match self {
             Model::Luma => 1,
-            Model::YCbCr | Model::Rgb => 3,
         }
     }
 }

@@ -1,8 +1,26 @@
-//! The rendition pipeline: check, decode, resize, orient, encode.
+//! The rendition pipeline. For JPEG (and RAW previews, which are JPEG): read headers, pick
+//! the crop in the upright frame, decode at the smallest DCT scale that still covers the
+//! output straight into Y/Cb/Cr planes, resize each plane from the exact crop box, turn
+//! the small result upright, sharpen, watermark and encode from the planes.
 
 use std::time::Instant;
 
-use crate::{container, decode, encode, metadata, orient, resize, ImagingError, Recipe};
+use exif::Exif;
+
+use crate::geometry::{self, Rect};
+use crate::planes::{self, Planes};
+use crate::recipe::ColourPolicy;
+use crate::source::{self, Source};
+use crate::{container, decode, metadata, sharpen, tj, watermark, ImagingError, Recipe};
+
+/// Memory the decoded frame of one image may take (planes or pixels at the chosen DCT
+/// scale). A 45 MP camera JPEG needs 68 MiB at full scale in 4:2:0 and 17 MiB at the
+/// half scale a 2048 px rendition uses; 192 MiB admits 100 MP+ full-scale decodes and
+/// keeps two workers under half a gigabyte even for hostile headers.
+pub const DECODE_BUDGET_BYTES: u64 = 192 << 20;
+/// Cap on libjpeg's own intermediate buffers (progressive JPEGs keep every coefficient:
+/// 2 bytes per sample, 135 MiB for a 45 MP 4:2:0 file).
+pub const CODEC_MEMORY_MIB: u32 = 256;
 
 /// An encoded rendition and its (upright) size.
 #[derive(Debug, Clone)]
@@ -10,58 +28,336 @@ pub struct Rendition {
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
+    /// Quality actually used (lower than the recipe's when a byte target applied).
+    pub quality: u8,
+    /// Where the pixels came from and how they were decoded.
+    pub stats: Stats,
 }
 
-/// Renders `original` (a JPEG) per `recipe`: upright, long edge at most
-/// `recipe.long_edge`, 4:2:0 at `recipe.quality`, EXIF per `recipe.metadata`.
+/// How a rendition was made; for logs and the benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// `jpeg`, `png`, `tiff` or the RAW format whose embedded preview was used.
+    pub source: &'static str,
+    /// Decoded at 1/`dct_scale` of the stored size (1 for non-JPEG sources).
+    pub dct_scale: u32,
+    pub decode_ms: f64,
+    pub resize_ms: f64,
+    pub encode_ms: f64,
+}
+
+/// Renders `original` per `recipe`: upright, cropped, fitted to the recipe's size, 4:2:0
+/// at `recipe.quality` (or lower for a byte target), metadata per `recipe.metadata`.
 pub fn render(original: &[u8], recipe: &Recipe) -> Result<Rendition, ImagingError> {
+    let (planes, prepared) = render_planes(original, recipe)?;
+    finish(planes, prepared, recipe)
+}
+
+/// What the decode half hands the encode half besides pixels.
+pub(crate) struct Prepared {
+    exif: Option<Exif>,
+    icc: Option<Vec<u8>>,
+    stats: Stats,
+    started: Instant,
+}
+
+/// Everything up to encoding: the upright, resized, sharpened and watermarked planes.
+pub(crate) fn render_planes(
+    original: &[u8],
+    recipe: &Recipe,
+) -> Result<(Planes, Prepared), ImagingError> {
     let started = Instant::now();
-    if recipe.long_edge == 0 {
+    check_recipe(recipe)?;
+    let source = source::open(original)?;
+    let kind = source.kind();
+    let (planes, mut prepared) = match source {
+        Source::Jpeg {
+            data,
+            exif,
+            orientation,
+            ..
+        } => jpeg_planes(data, exif, orientation, recipe, started)?,
+        Source::Pixels {
+            rgb,
+            width,
+            height,
+            exif,
+            icc,
+            ..
+        } => {
+            let orientation = metadata::orientation(exif.as_ref());
+            let p = Planes::from_rgb(&rgb, width, height);
+            drop(rgb);
+            let mut prep = Prepared {
+                exif,
+                icc,
+                stats: Stats {
+                    dct_scale: 1,
+                    ..Stats::default()
+                },
+                started,
+            };
+            prep.stats.decode_ms = ms(started);
+            (resize_oriented(&p, orientation, 1, recipe)?, prep)
+        }
+    };
+    prepared.stats.source = kind;
+    check_colour(prepared.icc.as_deref(), recipe.colour)?;
+    let t = Instant::now();
+    let mut planes = planes;
+    if recipe.sharpen > 0.0 {
+        sharpen::luma(&mut planes.y, recipe.sharpen.min(1.0));
+    }
+    if let Some(mark) = &recipe.watermark {
+        watermark::apply(&mut planes, mark)?;
+    }
+    prepared.stats.resize_ms += t.elapsed().as_secs_f64() * 1e3;
+    Ok((planes, prepared))
+}
+
+fn check_recipe(recipe: &Recipe) -> Result<(), ImagingError> {
+    if recipe.long_edge == 0 && recipe.fit.is_none() {
         return Err(ImagingError::Unsupported("recipe long_edge of 0".into()));
     }
-    let header = container::read_header(original)?;
+    if recipe.fit.is_some_and(|b| b.width == 0 || b.height == 0) {
+        return Err(ImagingError::Recipe("fit box with a zero side".into()));
+    }
+    Ok(())
+}
+
+fn jpeg_planes(
+    data: &[u8],
+    outer_exif: Option<Exif>,
+    outer_orientation: Option<u16>,
+    recipe: &Recipe,
+    started: Instant,
+) -> Result<(Planes, Prepared), ImagingError> {
+    let header = container::read_header(data)?;
     // Before anything sized by the frame: a bomb must cost microseconds and no memory.
     decode::check_limits(header.width, header.height)?;
     header.check_supported()?;
-    // The decoder pads missing data with grey rather than failing; a file cut off in
-    // transfer must be retried, not published half grey.
-    if !container::has_eoi(original, header.scan_start) {
+    // A file cut off in transfer must be retried, not published half grey.
+    if !container::has_eoi(data, header.scan_start) {
         return Err(ImagingError::Truncated);
     }
-    let exif = metadata::parse(header.exif);
-    let orientation = metadata::orientation(exif.as_ref());
+    let exif = outer_exif.or_else(|| metadata::parse(header.exif));
+    let orientation = outer_orientation.unwrap_or_else(|| metadata::orientation(exif.as_ref()));
+    let icc = header.icc();
 
-    let decoded = decode::decode(original, &header)?;
-    let decoded_at = started.elapsed();
-    let (w, h) = resize::target_size(
-        decoded.pixels.width,
-        decoded.pixels.height,
-        recipe.long_edge,
-    );
-    let small = resize::resize(decoded.pixels, w, h)?;
-    let resized_at = started.elapsed();
-    let upright = orient::apply(small, orientation);
+    let limits = tj::Limits {
+        max_pixels: decode::MAX_PIXELS,
+        max_memory_mib: CODEC_MEMORY_MIB,
+    };
+    let mut dec = tj::Decoder::new(data, &limits)?;
+    let (sw, sh) = (dec.info.width, dec.info.height);
+    let plan = plan(sw, sh, orientation, recipe);
+    let denom = geometry::dct_denominator(plan.stored_crop, plan.stored_out.0, plan.stored_out.1);
+    let bytes = if dec.info.has_planes() {
+        dec.planes_bytes(denom)
+    } else {
+        let (w, h) = dec.scaled_size(denom);
+        // Packed RGB (or CMYK) plus the full-resolution planes made from it.
+        u64::from(w) * u64::from(h) * 7
+    };
+    check_budget(bytes)?;
+    let full = if dec.info.has_planes() {
+        dec.decode_planes(denom)?
+    } else {
+        let (rgb, w, h) = dec.decode_rgb(denom)?;
+        Planes::from_rgb(&rgb, w, h)
+    };
+    let mut prepared = Prepared {
+        exif,
+        icc,
+        stats: Stats {
+            dct_scale: denom,
+            decode_ms: ms(started),
+            ..Stats::default()
+        },
+        started,
+    };
+    let t = Instant::now();
+    let crop = plan
+        .stored_crop
+        .scaled(1.0 / f64::from(denom), 1.0 / f64::from(denom));
+    let small = planes::resize_planes(&full, crop, plan.stored_out.0, plan.stored_out.1)?;
+    drop(full);
+    let upright = planes::orient_planes(small, orientation);
+    prepared.stats.resize_ms = t.elapsed().as_secs_f64() * 1e3;
+    Ok((upright, prepared))
+}
 
-    let tiff = metadata::for_rendition(exif.as_ref(), recipe.metadata);
-    let jpeg = encode::encode(
-        &upright,
-        recipe.quality,
-        tiff.as_deref(),
-        decoded.icc.as_deref(),
-    )?;
+/// The crop and output size of one rendition, in the stored frame the decoder sees.
+struct Plan {
+    stored_crop: Rect,
+    stored_out: (u32, u32),
+}
+
+/// Crops are defined in the upright frame (what the photographer sees), then mapped back
+/// to the stored frame so decoding and resizing never touch a rotated full-size image.
+fn plan(sw: u32, sh: u32, orientation: u16, recipe: &Recipe) -> Plan {
+    let (ow, oh) = geometry::oriented_size(orientation, sw, sh);
+    let crop = geometry::crop_box(&recipe.crop, recipe.anchor, ow, oh);
+    let (w, h) = geometry::output_size(recipe.size(), crop.w, crop.h);
+    let crop = geometry::match_aspect(crop, w, h);
+    let stored_out = if (5..=8).contains(&orientation) {
+        (h, w)
+    } else {
+        (w, h)
+    };
+    Plan {
+        stored_crop: geometry::to_stored(crop, orientation, sw, sh),
+        stored_out,
+    }
+}
+
+/// For full-resolution planes from non-JPEG sources.
+fn resize_oriented(
+    full: &Planes,
+    orientation: u16,
+    denom: u32,
+    recipe: &Recipe,
+) -> Result<Planes, ImagingError> {
+    let plan = plan(full.y.width, full.y.height, orientation, recipe);
+    let crop = plan
+        .stored_crop
+        .scaled(1.0 / f64::from(denom), 1.0 / f64::from(denom));
+    let small = planes::resize_planes(full, crop, plan.stored_out.0, plan.stored_out.1)?;
+    Ok(planes::orient_planes(small, orientation))
+}
+
+pub(crate) fn check_budget(bytes: u64) -> Result<(), ImagingError> {
+    if bytes > DECODE_BUDGET_BYTES {
+        return Err(ImagingError::OverBudget {
+            needed_mib: bytes.div_ceil(1 << 20),
+            budget_mib: DECODE_BUDGET_BYTES >> 20,
+        });
+    }
+    Ok(())
+}
+
+/// sRGB profiles are recognised by their description; anything else would need a colour
+/// transform this build does not carry, so `RequireSrgb` refuses it instead of guessing.
+fn check_colour(icc: Option<&[u8]>, policy: ColourPolicy) -> Result<(), ImagingError> {
+    let Some(icc) = icc else { return Ok(()) };
+    if policy == ColourPolicy::KeepProfile || is_srgb(icc) {
+        return Ok(());
+    }
+    Err(ImagingError::Colour(
+        "the original has a non-sRGB ICC profile and the recipe requires sRGB; \
+         use colour = \"keep-profile\" to embed the profile instead"
+            .into(),
+    ))
+}
+
+fn is_srgb(icc: &[u8]) -> bool {
+    let hay = icc.get(..icc.len().min(4096)).unwrap_or(icc);
+    let needle: &[u8] = b"sRGB";
+    let wide: Vec<u8> = needle.iter().flat_map(|&b| [0, b]).collect();
+    hay.windows(needle.len()).any(|w| w == needle) || hay.windows(wide.len()).any(|w| w == wide)
+}
+
+fn finish(planes: Planes, prep: Prepared, recipe: &Recipe) -> Result<Rendition, ImagingError> {
+    let t = Instant::now();
+    let (w, h) = (planes.y.width, planes.y.height);
+    let tiff =
+        metadata::for_rendition(prep.exif.as_ref(), recipe.metadata, &recipe.credits, (w, h));
+    let xmp = match recipe.metadata {
+        crate::MetadataPolicy::StripAll => None,
+        _ => metadata::xmp(&recipe.credits),
+    };
+    let icc = match recipe.colour {
+        ColourPolicy::KeepProfile => prep.icc.as_deref(),
+        // Only sRGB gets this far; untagged means sRGB on the web anyway.
+        ColourPolicy::RequireSrgb => None,
+    };
+    let encode = |q: u8| -> Result<Vec<u8>, ImagingError> {
+        let raw = tj::encode_planes(&planes, q, icc)?;
+        container::assemble(&raw, tiff.as_deref(), xmp.as_deref())
+    };
+    let (jpeg, quality) = match recipe.target_bytes {
+        None => (encode(recipe.quality)?, recipe.quality.clamp(1, 100)),
+        Some(target) => fit_bytes(&encode, recipe.quality.clamp(1, 100), target as usize)?,
+    };
+    let mut stats = prep.stats;
+    stats.encode_ms = t.elapsed().as_secs_f64() * 1e3;
     tracing::debug!(
-        width = upright.width,
-        height = upright.height,
-        orientation,
+        width = w,
+        height = h,
         bytes = jpeg.len(),
-        decode_ms = decoded_at.as_secs_f64() * 1e3,
-        resize_ms = (resized_at - decoded_at).as_secs_f64() * 1e3,
-        total_ms = started.elapsed().as_secs_f64() * 1e3,
+        quality,
+        source = stats.source,
+        dct_scale = stats.dct_scale,
+        decode_ms = stats.decode_ms,
+        resize_ms = stats.resize_ms,
+        encode_ms = stats.encode_ms,
+        total_ms = ms(prep.started),
         "rendered"
     );
     Ok(Rendition {
         jpeg,
-        width: upright.width,
-        height: upright.height,
+        width: w,
+        height: h,
+        quality,
+        stats,
+    })
+}
+
+/// Lowest quality the byte target may push to: below it, artefacts show on faces.
+const MIN_TARGET_QUALITY: u8 = 40;
+
+/// The highest quality whose file fits `target` bytes, by bisection (each try is one
+/// encode of the small image, a few milliseconds). If even q40 is too large, q40 is used
+/// and a warning logged: a slightly large photo beats a missing one.
+fn fit_bytes(
+    encode: &dyn Fn(u8) -> Result<Vec<u8>, ImagingError>,
+    max_q: u8,
+    target: usize,
+) -> Result<(Vec<u8>, u8), ImagingError> {
+    let first = encode(max_q)?;
+    if first.len() <= target || max_q <= MIN_TARGET_QUALITY {
+        return Ok((first, max_q));
+    }
+    let (mut lo, mut hi) = (MIN_TARGET_QUALITY, max_q - 1);
+    let mut best: Option<(Vec<u8>, u8)> = None;
+    while lo <= hi {
+        let mid = lo + (hi - lo) / 2;
+        let out = encode(mid)?;
+        if out.len() <= target {
+            best = Some((out, mid));
+            lo = mid + 1;
+        } else {
+            if mid == MIN_TARGET_QUALITY {
+                break;
+            }
+            hi = mid - 1;
+        }
+    }
+    match best {
+        Some(b) => Ok(b),
+        None => {
+            let out = encode(MIN_TARGET_QUALITY)?;
+            tracing::warn!(
+                target,
+                bytes = out.len(),
+                "byte target not reachable at quality {MIN_TARGET_QUALITY}; using it anyway"
+            );
+            Ok((out, MIN_TARGET_QUALITY))
+        }
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
+}
+
+/// The rendition's pixels before encoding, as upright planes converted to a luma image:
+/// what the quality checks compare against a slow reference.
+pub fn render_luma(original: &[u8], recipe: &Recipe) -> Result<crate::quality::Luma, ImagingError> {
+    let (planes, _) = render_planes(original, recipe)?;
+    Ok(crate::quality::Luma {
+        width: planes.y.width,
+        height: planes.y.height,
+        data: planes.y.data,
     })
 }

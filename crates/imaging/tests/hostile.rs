@@ -25,16 +25,24 @@ fn with_frame_size(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
 }
 
 #[test]
-fn empty_and_garbage_are_not_jpeg() {
+fn empty_and_garbage_are_refused() {
     assert!(matches!(
         render(&[], &Recipe::web()),
-        Err(ImagingError::NotJpeg)
+        Err(ImagingError::Empty)
     ));
     assert!(matches!(probe(&[]), Err(ImagingError::NotJpeg)));
     assert!(matches!(
         render(b"\x89PNG\r\n\x1a\n", &Recipe::web()),
-        Err(ImagingError::NotJpeg)
+        Err(ImagingError::Corrupt(_))
     ));
+    assert!(matches!(
+        render(b"%PDF-1.4 not an image at all", &Recipe::web()),
+        Err(ImagingError::NotImage)
+    ));
+    // HEIC is named, not reported as garbage.
+    let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
+    let err = render(heic, &Recipe::web()).unwrap_err();
+    assert!(err.to_string().contains("HEIC"), "{err}");
     let mut rng = Lcg(7);
     let random: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
     assert!(render(&random, &Recipe::web()).is_err());
@@ -164,14 +172,39 @@ fn progressive_renders() {
 }
 
 #[test]
-fn cmyk_is_unsupported() {
+fn cmyk_renders() {
     let cmyk = vec![30u8; 64 * 64 * 4];
-    let err = render(
+    let out = render(
         &encode_plain(&cmyk, 64, 64, ColorType::Cmyk, false),
         &Recipe::web(),
     )
-    .unwrap_err();
-    assert!(matches!(err, ImagingError::Unsupported(_)), "{err}");
+    .unwrap();
+    assert_eq!((out.width, out.height), (64, 64));
+}
+
+/// The known gap of the first version: a header claiming 14000×14000 over a few KB of
+/// data decoded to ~590 MB of grey. Now the missing data is an error, and a recipe that
+/// would need the full frame is refused by the memory budget before allocating.
+#[test]
+fn big_frame_with_little_data_is_refused_within_budget() {
+    let liar = with_frame_size(&shot(23, 96, 64, 1, None), 14000, 14000);
+    let started = Instant::now();
+    let err = render(&liar, &Recipe::web()).unwrap_err();
+    assert!(
+        matches!(err, ImagingError::Truncated | ImagingError::Corrupt(_)),
+        "{err}"
+    );
+    let huge = Recipe {
+        long_edge: 14000,
+        ..Recipe::web()
+    };
+    let err = render(&liar, &huge).unwrap_err();
+    assert!(matches!(err, ImagingError::OverBudget { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ fn strip_private_keeps_credit_and_time_and_drops_gps_and_serial() {
             long_edge: 400,
             quality: 80,
             metadata: MetadataPolicy::StripPrivate,
+            ..Recipe::web()
         },
     )
     .unwrap();
@@ -57,7 +58,8 @@ fn strip_private_keeps_credit_and_time_and_drops_gps_and_serial() {
         assert_eq!(ascii(&exif, tag), ascii(&source, tag), "{tag}");
         assert!(ascii(&exif, tag).is_some(), "{tag} kept");
     }
-    // Nothing beyond the allow-list (plus Orientation and the Exif version/pointer).
+    // Nothing beyond the allow-list (plus Orientation, the Exif version/pointer and the
+    // rendition's own pixel size).
     for f in exif.fields() {
         assert!(
             matches!(
@@ -72,6 +74,8 @@ fn strip_private_keeps_credit_and_time_and_drops_gps_and_serial() {
                     | Tag::Orientation
                     | Tag::ExifVersion
                     | Tag::ExifIFDPointer
+                    | Tag::PixelXDimension
+                    | Tag::PixelYDimension
             ),
             "unexpected tag {} survived",
             f.tag
@@ -131,7 +135,8 @@ fn recipe_presets() {
         Recipe {
             long_edge: 2048,
             quality: 82,
-            metadata: MetadataPolicy::StripPrivate
+            metadata: MetadataPolicy::StripPrivate,
+            ..Recipe::web()
         }
     );
     assert_eq!(
@@ -139,7 +144,8 @@ fn recipe_presets() {
         Recipe {
             long_edge: 480,
             quality: 75,
-            metadata: MetadataPolicy::StripAll
+            metadata: MetadataPolicy::StripAll,
+            ..Recipe::web()
         }
     );
 }

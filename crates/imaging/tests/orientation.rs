@@ -10,6 +10,7 @@ fn recipe(long_edge: u32) -> Recipe {
         long_edge,
         quality: 90,
         metadata: MetadataPolicy::StripPrivate,
+        ..Recipe::web()
     }
 }
 
