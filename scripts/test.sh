@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every Hotshoe test suite: unit and integration tests (cargo), then the browser suite
-# (Playwright + Debian Chromium inside a loopback-only network namespace).
+# Runs every Hotshoe test suite: unit and integration tests (cargo), the browser suite
+# (Playwright + Debian Chromium inside a loopback-only network namespace), and the real-USB
+# suite (a qemu VM with a usb-mtp camera; tests/vm/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -13,3 +14,6 @@ cargo build --quiet --bin hotshoe
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export HOTSHOE_BIN="$target_dir/debug/hotshoe"
 tests/browser/run.sh
+
+echo "== real USB: hotshoe against qemu's usb-mtp device in a VM"
+tests/vm/usb_camera.sh

@@ -48,6 +48,9 @@ pub enum CameraError {
     Journal(#[from] crate::journal::JournalError),
     #[error("{0}")]
     Device(String),
+    /// The session is reopened on purpose to make the device list its card afresh.
+    #[error("refreshing the session")]
+    Refresh,
 }
 
 /// How long the event pipe may stay silent before we list the card anyway. Some cameras (and
@@ -62,6 +65,7 @@ const PENDING_EVERY: Duration = Duration::from_millis(500);
 pub async fn run<C: Connector>(mut connector: C, ctx: SourceCtx, cancel: CancellationToken) {
     let mut backoff = Duration::from_millis(250);
     let mut last_status: Option<CameraStatus> = None;
+    let mut last_refresh: Option<Instant> = None;
     while !cancel.is_cancelled() {
         let attempt = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -69,13 +73,18 @@ pub async fn run<C: Connector>(mut connector: C, ctx: SourceCtx, cancel: Cancell
         };
         match attempt {
             Ok(transport) => {
-                let mut live = Live::default();
+                let mut live = Live {
+                    last_refresh,
+                    ..Live::default()
+                };
                 let result = serve(transport, &ctx, &cancel, &mut live).await;
+                last_refresh = live.last_refresh;
                 if live.connected {
                     backoff = Duration::from_millis(250);
                 }
                 match result {
                     Ok(()) => break,
+                    Err(CameraError::Refresh) => continue,
                     Err(e) => {
                         tracing::warn!(camera = %connector.describe(), error = %e, "camera session ended");
                         let status = CameraStatus {
@@ -142,7 +151,17 @@ fn explain(e: &CameraError) -> String {
 struct Live {
     connected: bool,
     status: Option<CameraStatus>,
+    /// When a session was last reopened to refresh a stale listing; bounds how often.
+    last_refresh: Option<Instant>,
 }
+
+/// An object that still looks incomplete after this long may be a stale listing: some
+/// devices (qemu's usb-mtp among them) report the size a file had when it appeared and
+/// never update it within a session, so the session is reopened once to list afresh.
+const REFRESH_AFTER: Duration = Duration::from_secs(3);
+/// At most one such refresh per this long, so an empty file on a card cannot make the
+/// session flap.
+const REFRESH_EVERY: Duration = Duration::from_secs(30);
 
 /// Per-session knowledge of the card.
 struct Card {
@@ -254,6 +273,16 @@ async fn serve<T: Transport + 'static>(
             for handle in waiting {
                 consider(&mut session, ctx, &mut card, handle).await?;
             }
+            let stale = card
+                .pending
+                .values()
+                .any(|p| p.first_seen.elapsed() >= REFRESH_AFTER);
+            if stale && live.last_refresh.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
+                tracing::info!(objects = card.pending.len(), "objects still incomplete; reopening the session to list the card afresh");
+                live.last_refresh = Some(Instant::now());
+                let _ = session.close().await;
+                return Err(CameraError::Refresh);
+            }
         }
         if last_reconcile.elapsed() >= RECONCILE_EVERY {
             reconcile(&mut session, ctx, &mut card).await?;
@@ -355,9 +384,10 @@ fn is_file(info: &ptp::ObjectInfo) -> bool {
 
 /// Identifies an object across sessions and reconnects. Not the handle: cameras renumber.
 fn source_key(info: &ptp::ObjectInfo) -> String {
+    // Not the size either: a file still being written is the same shot when it has grown.
     format!(
-        "{:08x}:{}:{}:{}",
-        info.storage_id, info.filename, info.object_compressed_size, info.capture_date
+        "{:08x}:{}:{}",
+        info.storage_id, info.filename, info.capture_date
     )
 }
 
@@ -383,18 +413,12 @@ async fn consider<T: Transport>(
         first_seen: Instant::now(),
         tried_size: None,
     });
-    let overdue = pending.first_seen.elapsed() >= SETTLE_LIMIT;
-    if size == 0 && !overdue {
-        // Still being written (qemu's usb-mtp and some cameras announce before the data is
-        // there). Look again shortly rather than fetching a stub.
-        return Ok(());
-    }
     if size == 0 {
-        tracing::warn!(handle, name = %info.filename, "object stayed empty; ignoring it");
-        card.pending.remove(&handle);
-        card.done.insert(handle);
+        // Still being written (qemu's usb-mtp and some cameras announce before the data is
+        // there). Never given up on: looked at again, cheaply, until it has data.
         return Ok(());
     }
+    let overdue = pending.first_seen.elapsed() >= SETTLE_LIMIT;
     if pending.tried_size == Some(size) && !overdue {
         // Fetched at this size before and it was cut short: wait for the camera to finish.
         return Ok(());
