@@ -13,6 +13,9 @@ need_apt=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have cc || need_apt+=(gcc)
 have pkg-config || need_apt+=(pkg-config)
+# imaging builds libjpeg-turbo 3 from the turbojpeg-sys crate's bundled source.
+have cmake || need_apt+=(cmake)
+have nasm || need_apt+=(nasm)
 if [ "$want_test" = 1 ]; then
   have chromium || need_apt+=(chromium)
   have ip || need_apt+=(iproute2)
