@@ -10,9 +10,9 @@ use std::path::Path;
 use axum::http::StatusCode;
 use bytes::Bytes;
 
-use crate::db::{AlbumRow, Inserted, NewPhoto};
+use crate::db::{AlbumRow, Inserted, NewPhoto, GALLERY_RENDITION, PENDING, PUBLISHED};
 use crate::http_error::HttpError;
-use crate::live::PhotoView;
+use crate::live::{LiveEvent, LiveKind, PhotoView};
 use crate::server::AppState;
 use crate::store::Variant;
 use crate::token;
@@ -101,6 +101,22 @@ pub async fn finish(
         )
         .await?;
 
+    // A second rendition (say the original) follows its gallery rendition's review state,
+    // so an original arriving after approval is downloadable at once.
+    let mut status = if album.review { PENDING } else { PUBLISHED };
+    if meta.rendition != GALLERY_RENDITION {
+        if let Some(web) = state
+            .db
+            .photo_by_identity(&album.id, &content_hash, GALLERY_RENDITION)
+            .await?
+        {
+            status = if web.status == PUBLISHED {
+                PUBLISHED
+            } else {
+                PENDING
+            };
+        }
+    }
     let new = NewPhoto {
         id: photo_id.clone(),
         album_id: album.id.clone(),
@@ -111,14 +127,22 @@ pub async fn finish(
         width: i64::from(verified.width),
         height: i64::from(verified.height),
         bytes: data.len() as i64,
+        status,
+        section: meta.section.clone(),
     };
     match state.db.insert_photo(&new).await? {
         Inserted::New(row) => {
             tracing::info!(album_id = %album.id, photo_id = %row.id, seq = row.seq,
                 width = row.width, height = row.height, bytes = row.bytes,
                 rendition = %row.rendition, render_ms, "photo published");
-            if row.rendition == crate::db::GALLERY_RENDITION {
-                state.hub.publish(&album.id, PhotoView::from(&row));
+            if row.rendition == GALLERY_RENDITION && row.status == PUBLISHED {
+                state
+                    .hub
+                    .publish(LiveEvent {
+                        album_id: album.id.clone(),
+                        kind: LiveKind::Photo(PhotoView::from(&row)),
+                    })
+                    .await;
             }
             Ok(Finished {
                 photo_id: row.id,

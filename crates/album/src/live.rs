@@ -1,7 +1,12 @@
-//! Live new-photo events: one broadcast channel per server fans out to every open
-//! gallery page over Server-Sent Events.
+//! Live gallery events: new photos and removals fan out to every open gallery page over
+//! Server-Sent Events.
 //!
-//! The event id is the photo's `seq`, so a browser that reconnects (sending
+//! One broadcast channel per process feeds the streams. With SQLite (one instance) events
+//! go straight into it; with PostgreSQL every instance publishes through `NOTIFY` and
+//! feeds its channel from `LISTEN`, so a guest on any instance behind a load balancer sees
+//! a photo uploaded through any other.
+//!
+//! The `photo` event id is the photo's `seq`, so a browser that reconnects (sending
 //! `Last-Event-ID`) is caught up from the database and never misses a photo, and a
 //! subscriber that falls behind the channel refills from the database too.
 
@@ -17,15 +22,17 @@ use axum::routing::get;
 use axum::Router;
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::sync::{broadcast, watch};
 
 use crate::db::{Db, PhotoRow};
-use crate::gallery::public_album;
+use crate::error::AlbumError;
+use crate::gallery::viewer_album;
 use crate::http_error::HttpError;
 use crate::server::AppState;
 
 /// What a gallery needs to show one photo; also the `photo` event's data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhotoView {
     pub id: String,
     pub seq: i64,
@@ -34,6 +41,7 @@ pub struct PhotoView {
     pub thumb_url: String,
     pub web_url: String,
     pub captured_at: Option<String>,
+    pub section: Option<String>,
 }
 
 impl From<&PhotoRow> for PhotoView {
@@ -46,42 +54,118 @@ impl From<&PhotoRow> for PhotoView {
             thumb_url: format!("/p/{}/thumb.jpg", row.id),
             web_url: format!("/p/{}/web.jpg", row.id),
             captured_at: row.captured_at.clone(),
+            section: row.section.clone(),
         }
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum LiveKind {
+    /// A photo became visible to guests.
+    Photo(PhotoView),
+    /// A photo was deleted or unpublished: open pages drop its tile.
+    Remove { id: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveEvent {
     pub album_id: String,
-    pub photo: PhotoView,
+    #[serde(flatten)]
+    pub kind: LiveKind,
 }
 
 /// Room for a burst from several cameras before a slow subscriber has to refill.
-const CHANNEL_CAPACITY: usize = 256;
+const CHANNEL_CAPACITY: usize = 1024;
 const CATCH_UP_BATCH: i64 = 200;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+const PG_CHANNEL: &str = "hotshoe_live";
 
 pub struct Hub {
     tx: broadcast::Sender<Arc<LiveEvent>>,
+    /// Set when instances share PostgreSQL: events travel through NOTIFY.
+    pg: Option<PgPool>,
 }
 
 impl Hub {
-    pub fn new() -> Self {
+    /// A hub for one process (SQLite).
+    pub fn local() -> Self {
         Self {
             tx: broadcast::channel(CHANNEL_CAPACITY).0,
+            pg: None,
         }
     }
 
-    pub fn publish(&self, album_id: &str, photo: PhotoView) {
+    /// A hub that fans out through PostgreSQL: subscribes with `LISTEN` before returning,
+    /// so no event published after start-up is missed.
+    pub async fn postgres(url: &str, shutdown: watch::Receiver<bool>) -> Result<Self, AlbumError> {
+        let tx = broadcast::channel(CHANNEL_CAPACITY).0;
+        let pool = PgPoolOptions::new().max_connections(4).connect(url).await?;
+        let mut listener = PgListener::connect(url).await?;
+        listener.listen(PG_CHANNEL).await?;
+        tokio::spawn(listen(listener, tx.clone(), shutdown));
+        Ok(Self { tx, pg: Some(pool) })
+    }
+
+    pub async fn publish(&self, event: LiveEvent) {
+        match &self.pg {
+            None => self.deliver(event),
+            Some(pool) => {
+                let payload = match serde_json::to_string(&event) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot encode live event");
+                        return;
+                    }
+                };
+                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(PG_CHANNEL)
+                    .bind(&payload)
+                    .execute(pool)
+                    .await;
+                if let Err(e) = sent {
+                    // Guests on this instance still get it; others catch up on reconnect.
+                    tracing::warn!(error = %e, "NOTIFY failed; delivering locally only");
+                    self.deliver(event);
+                }
+            }
+        }
+    }
+
+    fn deliver(&self, event: LiveEvent) {
         // No receivers just means no gallery is open right now.
-        let _ = self.tx.send(Arc::new(LiveEvent {
-            album_id: album_id.to_owned(),
-            photo,
-        }));
+        let _ = self.tx.send(Arc::new(event));
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.tx.subscribe()
+    }
+}
+
+/// Feeds NOTIFY payloads into the local channel. `PgListener` reconnects by itself after a
+/// dropped connection; events sent in the gap reach pages when they reconnect or lag.
+async fn listen(
+    mut listener: PgListener,
+    tx: broadcast::Sender<Arc<LiveEvent>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let received = tokio::select! {
+            r = listener.recv() => r,
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        };
+        match received {
+            Ok(n) => match serde_json::from_str::<LiveEvent>(n.payload()) {
+                Ok(event) => {
+                    let _ = tx.send(Arc::new(event));
+                }
+                Err(e) => tracing::warn!(error = %e, "ignoring malformed live notification"),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     }
 }
 
@@ -101,7 +185,7 @@ struct Tail {
     db: Db,
     album_id: String,
     last_seq: i64,
-    pending: VecDeque<PhotoView>,
+    pending: VecDeque<LiveKind>,
     /// The last catch-up filled a whole batch, so the database may hold more.
     more_in_db: bool,
 }
@@ -115,7 +199,8 @@ impl Tail {
         {
             Ok(rows) => {
                 self.more_in_db = rows.len() as i64 == CATCH_UP_BATCH;
-                self.pending.extend(rows.iter().map(PhotoView::from));
+                self.pending
+                    .extend(rows.iter().map(|r| LiveKind::Photo(PhotoView::from(r))));
             }
             Err(e) => {
                 self.more_in_db = false;
@@ -124,25 +209,28 @@ impl Tail {
         }
     }
 
-    async fn next(&mut self) -> Option<PhotoView> {
+    async fn next(&mut self) -> Option<LiveKind> {
         loop {
-            if let Some(photo) = self.pending.pop_front() {
-                if photo.seq > self.last_seq {
-                    self.last_seq = photo.seq;
-                    return Some(photo);
+            match self.pending.pop_front() {
+                Some(LiveKind::Photo(photo)) => {
+                    if photo.seq > self.last_seq {
+                        self.last_seq = photo.seq;
+                        return Some(LiveKind::Photo(photo));
+                    }
+                    continue;
                 }
-                continue;
+                Some(remove) => return Some(remove),
+                None => {}
             }
             if self.more_in_db {
                 self.refill().await;
                 continue;
             }
             match self.rx.recv().await {
-                Ok(event) => {
-                    if event.album_id == self.album_id && event.photo.seq > self.last_seq {
-                        self.pending.push_back(event.photo.clone());
-                    }
+                Ok(event) if event.album_id == self.album_id => {
+                    self.pending.push_back(event.kind.clone())
                 }
+                Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(skipped)) => {
                     tracing::warn!(
                         skipped,
@@ -156,12 +244,17 @@ impl Tail {
     }
 }
 
-fn photo_event(photo: &PhotoView) -> Event {
-    Event::default()
-        .event("photo")
-        .id(photo.seq.to_string())
-        .json_data(photo)
-        .unwrap_or_else(|_| Event::default().comment("unencodable photo"))
+fn sse_event(kind: &LiveKind) -> Event {
+    let event = match kind {
+        LiveKind::Photo(photo) => Event::default()
+            .event("photo")
+            .id(photo.seq.to_string())
+            .json_data(photo),
+        LiveKind::Remove { id } => Event::default()
+            .event("remove")
+            .json_data(serde_json::json!({ "id": id })),
+    };
+    event.unwrap_or_else(|_| Event::default().comment("unencodable event"))
 }
 
 async fn events(
@@ -170,7 +263,7 @@ async fn events(
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, HttpError> {
-    let album = public_album(&state, &slug).await?;
+    let album = viewer_album(&state, &slug, &headers).await?;
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -202,8 +295,8 @@ async fn events(
         )
     });
     let photos = futures::stream::unfold(tail, |mut tail| async move {
-        let photo = tail.next().await?;
-        Some((Ok(photo_event(&photo)), tail))
+        let kind = tail.next().await?;
+        Some((Ok(sse_event(&kind)), tail))
     });
     let mut shutdown = state.shutdown.clone();
     let stream = hello.chain(photos).take_until(async move {

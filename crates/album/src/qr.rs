@@ -7,7 +7,7 @@ use axum::Router;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 
-use crate::gallery::{escape, public_album};
+use crate::gallery::{escape, viewer_album};
 use crate::http_error::HttpError;
 use crate::server::AppState;
 
@@ -36,9 +36,10 @@ pub fn svg_code(text: &str) -> Result<String, qrcode::types::QrError> {
 async fn page(
     State(state): State<AppState>,
     UrlPath(slug): UrlPath<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Html<String>, HttpError> {
-    let album = public_album(&state, &slug).await?;
-    let url = state.album_info(&album).gallery_url;
+    let album = viewer_album(&state, &slug, &headers).await?;
+    let url = state.gallery_url(&album);
     let svg = svg_code(&url).map_err(|e| HttpError::internal("QR code", e))?;
     Ok(Html(
         PAGE.replace("{{TITLE}}", &escape(&album.title))

@@ -14,13 +14,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::AdminToken;
+use crate::auth::{self, Keys};
 use crate::config::Config;
-use crate::db::{AlbumOptions, AlbumRow, Db};
+use crate::db::{AlbumOptions, AlbumRow, Backend, Db, Visibility};
 use crate::error::AlbumError;
 use crate::live::Hub;
 use crate::store::Store;
-use crate::{api, gallery, live, qr, token, tus};
+use crate::{admin, api, gallery, live, qr, setup_link, token, tus};
 
 /// What a photographer or agent needs to know about an album.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,7 +32,12 @@ pub struct AlbumInfo {
     pub gallery_url: String,
     /// The tus endpoint, absolute.
     pub upload_url: String,
+    /// The album's oldest live upload token ("" when every token is revoked).
     pub upload_token: String,
+    /// Endpoint + token in one link for the agent or desktop app (see [`crate::setup_link`]).
+    pub setup_link: String,
+    pub visibility: Visibility,
+    pub review: bool,
 }
 
 /// State shared by every request handler.
@@ -42,8 +47,9 @@ pub struct AppInner {
     pub base_url: String,
     pub max_upload_bytes: u64,
     pub uploads_dir: PathBuf,
-    pub admin: AdminToken,
+    pub keys: Keys,
     pub hub: Hub,
+    pub upload_ttl_secs: i64,
     /// Uploads with a PATCH in flight: tus forbids two writers on one upload.
     pub busy: Mutex<HashSet<String>>,
     pub shutdown: watch::Receiver<bool>,
@@ -52,15 +58,18 @@ pub struct AppInner {
 pub type AppState = Arc<AppInner>;
 
 impl AppInner {
-    pub fn album_info(&self, row: &AlbumRow) -> AlbumInfo {
-        AlbumInfo {
-            id: row.id.clone(),
-            title: row.title.clone(),
-            slug: row.slug.clone(),
-            gallery_url: format!("{}/g/{}", self.base_url, row.slug),
-            upload_url: format!("{}/api/tus/", self.base_url),
-            upload_token: row.upload_token.clone(),
-        }
+    pub fn album_info(&self, row: &AlbumRow, upload_token: String) -> AlbumInfo {
+        album_info(&self.base_url, row, upload_token)
+    }
+
+    pub fn gallery_url(&self, row: &AlbumRow) -> String {
+        format!("{}/g/{}", self.base_url, row.slug)
+    }
+
+    /// [`AppInner::album_info`] with the album's current primary token.
+    pub async fn album_info_now(&self, row: &AlbumRow) -> Result<AlbumInfo, sqlx::Error> {
+        let token = self.db.primary_token(&row.id).await?.unwrap_or_default();
+        Ok(self.album_info(row, token))
     }
 
     pub fn part_path(&self, upload_id: &str) -> PathBuf {
@@ -81,7 +90,8 @@ pub struct Server {
 }
 
 const ADMIN_TOKEN_KEY: &str = "admin_token";
-const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
+const COOKIE_SECRET_KEY: &str = "cookie_secret";
+const PUBLIC_URL_KEY: &str = "public_url";
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 fn router(state: AppState) -> Router {
@@ -92,6 +102,7 @@ fn router(state: AppState) -> Router {
         .merge(gallery::routes())
         .merge(live::routes())
         .merge(qr::routes())
+        .merge(admin::routes())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -110,8 +121,14 @@ impl Server {
     pub async fn start(config: Config) -> Result<Server, AlbumError> {
         let data_dir = make_dir(config.data_dir.clone())?;
         let uploads_dir = make_dir(data_dir.join("uploads"))?;
-        let store = Store::open_local(&data_dir.join("objects"))?;
-        let db = Db::open(&data_dir.join("album.db")).await?;
+        let store = match &config.objects_url {
+            Some(url) => Store::open(url)?,
+            None => Store::open_local(&data_dir.join("objects"))?,
+        };
+        let db = match &config.database_url {
+            Some(url) => Db::connect(url).await?,
+            None => Db::open_sqlite(&data_dir.join("album.db")).await?,
+        };
 
         let (admin_token, first_start) = match db.setting(ADMIN_TOKEN_KEY).await? {
             Some(t) => (t, false),
@@ -121,6 +138,10 @@ impl Server {
                 true,
             ),
         };
+        // Shared through the database, so every instance accepts every instance's cookies.
+        let cookie_secret = db
+            .setting_or_insert(COOKIE_SECRET_KEY, &token::secret())
+            .await?;
 
         let listener =
             TcpListener::bind(config.listen)
@@ -137,18 +158,27 @@ impl Server {
             .unwrap_or_else(|| format!("http://{local_addr}"));
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let hub = match (&config.database_url, db.backend()) {
+            (Some(url), Backend::Postgres) => Hub::postgres(url, shutdown_rx.clone()).await?,
+            _ => Hub::local(),
+        };
+        // Lets `hotshoe album create`, which opens the database directly, print links that
+        // point at this server.
+        db.set_setting(PUBLIC_URL_KEY, &base_url).await?;
         let state: AppState = Arc::new(AppInner {
             db,
             store,
             base_url,
             max_upload_bytes: config.max_upload_bytes,
             uploads_dir,
-            admin: AdminToken::new(&admin_token),
-            hub: Hub::new(),
+            keys: Keys::new(&admin_token, &cookie_secret),
+            hub,
+            upload_ttl_secs: config.upload_ttl.as_secs().max(1) as i64,
             busy: Mutex::new(HashSet::new()),
             shutdown: shutdown_rx.clone(),
         });
 
+        let db_backend = state.db.backend();
         let app = router(state.clone());
         let mut serve_shutdown = shutdown_rx.clone();
         let serve_task = tokio::spawn(async move {
@@ -161,12 +191,15 @@ impl Server {
                 tracing::error!(error = %e, "album server stopped with an error");
             }
         });
-        let janitor_task = tokio::spawn(tus::janitor(state.clone(), JANITOR_INTERVAL, shutdown_rx));
+        let janitor_task =
+            tokio::spawn(tus::janitor(state.clone(), config.sweep_every, shutdown_rx));
 
         tracing::info!(
             %local_addr,
             base_url = %state.base_url,
             data_dir = %data_dir.display(),
+            database = ?db_backend,
+            objects = %state.store.describe(),
             first_start,
             "album server listening"
         );
@@ -199,10 +232,15 @@ impl Server {
         self.first_start
     }
 
+    /// The admin page's address.
+    pub fn admin_url(&self) -> String {
+        format!("{}/admin", self.state.base_url)
+    }
+
     /// The oldest album with this title, created if there is none.
     pub async fn ensure_album(&self, title: &str) -> Result<AlbumInfo, AlbumError> {
         if let Some(row) = self.state.db.album_by_title(title).await? {
-            return Ok(self.state.album_info(&row));
+            return Ok(self.state.album_info_now(&row).await?);
         }
         self.create_album(title, AlbumOptions::default()).await
     }
@@ -244,7 +282,66 @@ pub async fn create_album(
             "album title must be 1 to 200 characters".into(),
         ));
     }
-    let row = state.db.insert_album(title, opts).await?;
-    tracing::info!(album_id = %row.id, title, "album created");
-    Ok(state.album_info(&row))
+    let password_hash = opts
+        .password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(auth::hash_password);
+    let (row, upload_token) = state.db.insert_album(title, opts, password_hash).await?;
+    tracing::info!(album_id = %row.id, title, visibility = row.visibility.as_str(),
+        review = row.review, "album created");
+    Ok(state.album_info(&row, upload_token))
+}
+
+/// Creates an album by opening the server's database directly, without a running server
+/// (what `hotshoe album create` does). Links use the base URL the server last announced,
+/// else `config.public_url`, else `http://{config.listen}`. Safe while the server runs:
+/// SQLite takes concurrent writers in turn and PostgreSQL is shared anyway.
+pub async fn create_album_direct(
+    config: &Config,
+    title: &str,
+    opts: &AlbumOptions,
+) -> Result<AlbumInfo, AlbumError> {
+    let db = match &config.database_url {
+        Some(url) => Db::connect(url).await?,
+        None => {
+            let dir = make_dir(config.data_dir.clone())?;
+            Db::open_sqlite(&dir.join("album.db")).await?
+        }
+    };
+    let base_url = match (&config.public_url, db.setting(PUBLIC_URL_KEY).await?) {
+        (Some(u), _) => u.trim_end_matches('/').to_owned(),
+        (None, Some(u)) => u,
+        (None, None) => format!("http://{}", config.listen),
+    };
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(AlbumError::Invalid(
+            "album title must be 1 to 200 characters".into(),
+        ));
+    }
+    let password_hash = opts
+        .password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(auth::hash_password);
+    let (row, upload_token) = db.insert_album(title, opts, password_hash).await?;
+    db.close().await;
+    tracing::info!(album_id = %row.id, title, "album created (direct)");
+    Ok(album_info(&base_url, &row, upload_token))
+}
+
+fn album_info(base_url: &str, row: &AlbumRow, upload_token: String) -> AlbumInfo {
+    let upload_url = format!("{base_url}/api/tus/");
+    AlbumInfo {
+        id: row.id.clone(),
+        title: row.title.clone(),
+        slug: row.slug.clone(),
+        gallery_url: format!("{base_url}/g/{}", row.slug),
+        setup_link: setup_link::SetupLink::new(&upload_url, &upload_token).to_string(),
+        upload_url,
+        upload_token,
+        visibility: row.visibility,
+        review: row.review,
+    }
 }

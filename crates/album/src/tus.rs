@@ -34,8 +34,6 @@ use crate::token;
 const TUS_VERSION: &str = "1.0.0";
 const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
-/// Long enough to ride out a venue's network dropping for an evening.
-const UPLOAD_TTL_SECS: i64 = 24 * 3600;
 /// Custom status of the tus checksum extension.
 const CHECKSUM_MISMATCH: u16 = 460;
 
@@ -78,6 +76,9 @@ pub struct UploadMeta {
     pub content_hash: Option<String>,
     pub rendition: String,
     pub captured_at: Option<String>,
+    /// Sub-album, e.g. "Ceremony".
+    #[serde(default)]
+    pub section: Option<String>,
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, HttpError> {
@@ -191,6 +192,15 @@ fn validate_metadata(mut map: HashMap<String, String>) -> Result<UploadMeta, Htt
         }
         None => None,
     };
+    let section = match map.remove("section").map(|s| s.trim().to_owned()) {
+        Some(s) if s.is_empty() => None,
+        Some(s) if s.chars().count() > 40 || s.chars().any(char::is_control) => {
+            return Err(HttpError::bad_request(
+                "section must be at most 40 printable characters",
+            ))
+        }
+        other => other,
+    };
     let filename = map
         .remove("filename")
         .filter(|f| !f.is_empty())
@@ -200,6 +210,7 @@ fn validate_metadata(mut map: HashMap<String, String>) -> Result<UploadMeta, Htt
         content_hash,
         rendition,
         captured_at,
+        section,
     })
 }
 
@@ -343,7 +354,7 @@ async fn create(
 
     let upload_id = token::upload_id();
     let location = format!("{}/api/tus/{upload_id}", state.base_url);
-    let expires_at = token::now_unix() + UPLOAD_TTL_SECS;
+    let expires_at = token::now_unix() + state.upload_ttl_secs;
     let metadata_json = serde_json::to_string(&meta)
         .map_err(|e| HttpError::internal("encoding upload metadata", e))?;
 
@@ -444,7 +455,7 @@ async fn find_upload(state: &AppState, album: &AlbumRow, id: &str) -> Result<Upl
 }
 
 fn check_not_expired(upload: &UploadRow) -> Result<(), HttpError> {
-    if upload.photo_id.is_none() && upload.expires_at < token::now_unix() {
+    if upload.photo_id.is_none() && upload.expires_at <= token::now_unix() {
         return Err(HttpError::new(StatusCode::GONE, "upload expired"));
     }
     Ok(())

@@ -48,10 +48,8 @@ fn b64(s: &str) -> String {
 
 fn config(dir: &Path, max: u64) -> Config {
     Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        data_dir: dir.to_owned(),
-        public_url: None,
         max_upload_bytes: max,
+        ..Config::new(SocketAddr::from(([127, 0, 0, 1], 0)), dir)
     }
 }
 
@@ -249,7 +247,7 @@ async fn create_then_patch_in_two_chunks() {
         .await
         .unwrap();
     assert_eq!(web.status(), StatusCode::OK);
-    assert!(header(&web, "cache-control").unwrap().contains("immutable"));
+    assert!(header(&web, "cache-control").unwrap().contains("max-age"));
     assert_eq!(header(&web, "content-type"), Some("image/jpeg"));
     assert_eq!(web.bytes().await.unwrap().as_ref(), data.as_slice());
     let thumb = c
@@ -804,8 +802,8 @@ async fn gallery_page_json_and_qr() {
         .create_album(
             "Private",
             AlbumOptions {
-                public: false,
-                upload_token: None,
+                visibility: album::Visibility::Private,
+                ..AlbumOptions::default()
             },
         )
         .await
