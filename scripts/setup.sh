@@ -21,6 +21,10 @@ if [ "$want_test" = 1 ]; then
   have ip || need_apt+=(iproute2)
   have unshare || need_apt+=(util-linux)
   have node || need_apt+=(nodejs npm)
+  # Album back ends: PostgreSQL 15 (tests/album/run-backends.sh), python venv for tuspy + moto.
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+  have curl || need_apt+=(curl)
 fi
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -39,5 +43,15 @@ if [ "$want_test" = 1 ]; then
   if [ ! -d tests/browser/node_modules/playwright-core ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
     echo "setup: installing browser test packages (npm)"
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi
+
+if [ "$want_test" = 1 ]; then
+  # Independent tus client (tuspy) and S3 server (moto) for the album suite, in their own venv.
+  album_venv="${HOTSHOE_CACHE:-$HOME/.cache/hotshoe}/album-venv"
+  if [ ! -x "$album_venv/bin/moto_server" ] || ! "$album_venv/bin/python" -c 'import tusclient' 2>/dev/null; then
+    echo "setup: installing album test peers (pip: tuspy, moto[server], boto3)"
+    python3 -m venv "$album_venv"
+    "$album_venv/bin/pip" install -q --disable-pip-version-check tuspy 'moto[server]' boto3 >/dev/null
   fi
 fi

@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 
-echo "== cargo test (workspace)"
-cargo test --workspace --no-fail-fast
+# One PostgreSQL and one S3 (moto) server for the whole run: the album's back-end tests in
+# the workspace run need them (and fail under CI=true without them); tuspy conformance follows.
+echo "== cargo test (workspace), with PostgreSQL and S3 for the album back-end tests"
+tests/album/run-backends.sh cargo test --workspace --no-fail-fast
 
 echo "== browser suite"
 cargo build --quiet --bin hotshoe

@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use hotshoe::demo::{Demo, DemoOptions};
 use hotshoe::terminal::{qr_text, StatusLines};
 
+mod album_cmd;
+
 /// Hotshoe: from a tethered camera to a live guest gallery in seconds.
 ///
 /// Start with `hotshoe demo`: a virtual camera shoots every few seconds, and you watch each
@@ -32,6 +34,8 @@ enum Command {
     ///
     /// Running it again resumes the same album, journal and card: nothing is published twice.
     Demo(DemoArgs),
+    /// The album server for real events: `hotshoe album serve`, `hotshoe album create NAME`.
+    Album(album_cmd::AlbumArgs),
     /// Talk to a USB camera: list, info, ls, get, watch.
     #[command(subcommand)]
     Camera(hotshoe::camera_cmd::CameraCmd),
@@ -91,6 +95,7 @@ fn main() -> Result<()> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Demo(args) => rt.block_on(demo(args, cli.verbose, cli.log_json)),
+        Command::Album(args) => rt.block_on(album_cmd::run(args, cli.verbose, cli.log_json)),
         Command::Camera(cmd) => {
             hotshoe::logging::init(None, cli.verbose, cli.log_json);
             rt.block_on(hotshoe::camera_cmd::run(cmd))
