@@ -339,8 +339,18 @@ pub(crate) fn encode_planes(
             unsafe { sys::tj3SetICCProfile(handle.0, icc.as_ptr() as *mut u8, icc.len() as _) };
         handle.check(rc)?;
     }
-    let mut srcs: Vec<*const u8> = vec![planes.y.data.as_ptr()];
-    let mut strides: Vec<libc::c_int> = vec![planes.y.stride as i32];
+    // libjpeg reads whole MCUs: for odd sizes the luma plane must have the padding row or
+    // column TurboJPEG expects, or it reads past the buffer.
+    let (pw, ph) = plane_size(0, w, h, subsamp);
+    let padded;
+    let y = if planes.y.stride < pw || planes.y.height < ph {
+        padded = pad_plane(&planes.y, pw, ph);
+        &padded
+    } else {
+        &planes.y
+    };
+    let mut srcs: Vec<*const u8> = vec![y.data.as_ptr()];
+    let mut strides: Vec<libc::c_int> = vec![y.stride as i32];
     if let Some([cb, cr]) = &planes.chroma {
         srcs.extend([cb.data.as_ptr(), cr.data.as_ptr()]);
         strides.extend([cb.stride as i32, cr.stride as i32]);
@@ -369,4 +379,17 @@ pub(crate) fn encode_planes(
         unsafe { sys::tj3Free(out.cast()) };
     }
     result.map_err(|e| ImagingError::Encode(e.to_string()))
+}
+
+/// A copy of `p` grown to `w`×`h` by repeating its last column and row.
+fn pad_plane(p: &Plane, w: u32, h: u32) -> Plane {
+    let mut out = Plane::new(w, h);
+    for y in 0..h {
+        let src = p.row(y.min(p.height - 1));
+        let dst = &mut out.data[(y * w) as usize..((y + 1) * w) as usize];
+        dst[..src.len()].copy_from_slice(src);
+        let last = src[src.len() - 1];
+        dst[src.len()..].fill(last);
+    }
+    out
 }
