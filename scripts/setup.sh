@@ -25,6 +25,8 @@ if [ "$want_test" = 1 ]; then
   [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
   python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
   have curl || need_apt+=(curl)
+  # The imaging benchmark step compares against libvips' vipsthumbnail.
+  have vipsthumbnail || need_apt+=(libvips-tools)
 fi
 
 if [ "${#need_apt[@]}" -gt 0 ]; then

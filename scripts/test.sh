@@ -11,10 +11,17 @@ scripts/setup.sh --test
 echo "== cargo test (workspace), with PostgreSQL and S3 for the album back-end tests"
 tests/album/run-backends.sh cargo test --workspace --no-fail-fast
 
-echo "== browser suite"
+echo "== build the hotshoe binary (imaging benchmark, browser suite)"
 cargo build --quiet --bin hotshoe
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export HOTSHOE_BIN="$target_dir/debug/hotshoe"
+
+echo "== imaging benchmark, small set (prints time ratios vs vipsthumbnail; asserts correctness only)"
+bench_dir=$(mktemp -d)
+"$HOTSHOE_BIN" bench imaging --small --repeat 1 "$bench_dir"
+rm -rf "$bench_dir"
+
+echo "== browser suite"
 tests/browser/run.sh
 
 echo "== real USB: hotshoe against qemu's usb-mtp device in a VM"

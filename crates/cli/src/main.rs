@@ -9,6 +9,8 @@ use hotshoe::demo::{Demo, DemoOptions};
 use hotshoe::terminal::{qr_text, StatusLines};
 
 mod album_cmd;
+mod bench_cmd;
+mod process_cmd;
 
 /// Hotshoe: from a tethered camera to a live guest gallery in seconds.
 ///
@@ -39,6 +41,11 @@ enum Command {
     /// Talk to a USB camera: list, info, ls, get, watch.
     #[command(subcommand)]
     Camera(hotshoe::camera_cmd::CameraCmd),
+    /// Render photos (files or folders) to web renditions: crop, resize, watermark,
+    /// metadata policy; a worker per core. Exits non-zero when any file failed.
+    Process(process_cmd::ProcessArgs),
+    /// Benchmarks: `hotshoe bench imaging DIR` compares renditions with vipsthumbnail.
+    Bench(bench_cmd::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -99,6 +106,18 @@ fn main() -> Result<()> {
         Command::Camera(cmd) => {
             hotshoe::logging::init(None, cli.verbose, cli.log_json);
             rt.block_on(hotshoe::camera_cmd::run(cmd))
+        }
+        Command::Process(args) => {
+            hotshoe::logging::init(None, cli.verbose, cli.log_json);
+            let failed = process_cmd::run(args)?;
+            if failed > 0 {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Bench(args) => {
+            hotshoe::logging::init(None, cli.verbose, cli.log_json);
+            bench_cmd::run(args)
         }
     }
 }
