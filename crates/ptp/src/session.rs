@@ -27,9 +27,11 @@ pub const MAX_DATASET_LEN: usize = 16 << 20;
 /// Cap on a single property value; real ones are a few bytes.
 pub const MAX_PROP_VALUE_LEN: usize = 64 << 10;
 
-/// Bulk-IN reads are this large (rounded up to the max packet size): big enough
-/// to stream an object efficiently, small enough to never matter for memory.
-const READ_BUF_TARGET: usize = 64 << 10;
+/// Bulk-IN reads are this large (rounded up to the max packet size): each read is
+/// one USB request, and fewer, larger requests keep the bus busy (libgphoto2 uses
+/// 512 KiB too; 64 KiB measured 8 % slower than gphoto2 in the VM benchmark).
+/// One buffer per session, so memory does not matter.
+const READ_BUF_TARGET: usize = 512 << 10;
 /// Zero-length reads tolerated in a row where data is expected; one is a
 /// legitimate ZLP, a stream of them is a broken device.
 const MAX_EMPTY_READS: u32 = 4;
