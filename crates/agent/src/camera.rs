@@ -169,6 +169,8 @@ struct Card {
     camera_name: String,
     /// GetPartialObject lets an interrupted download continue where it stopped.
     partial_ok: bool,
+    /// GetPartialObject64: the same past 4 GiB.
+    partial64_ok: bool,
     /// Handles already dealt with in this session (downloaded, known, or not ours).
     done: HashSet<u32>,
     /// Objects not complete yet when we looked (size 0, or a JPEG without its end marker).
@@ -213,6 +215,7 @@ async fn serve<T: Transport + 'static>(
         source: source.clone(),
         camera_name,
         partial_ok: info.supports_operation(ptp::codes::operation::GET_PARTIAL_OBJECT),
+        partial64_ok: info.supports_operation(ptp::codes::operation::MTP_GET_PARTIAL_OBJECT_64),
         done: HashSet::new(),
         pending: HashMap::new(),
     };
@@ -277,8 +280,15 @@ async fn serve<T: Transport + 'static>(
                 .pending
                 .values()
                 .any(|p| p.first_seen.elapsed() >= REFRESH_AFTER);
-            if stale && live.last_refresh.is_none_or(|t| t.elapsed() >= REFRESH_EVERY) {
-                tracing::info!(objects = card.pending.len(), "objects still incomplete; reopening the session to list the card afresh");
+            if stale
+                && live
+                    .last_refresh
+                    .is_none_or(|t| t.elapsed() >= REFRESH_EVERY)
+            {
+                tracing::info!(
+                    objects = card.pending.len(),
+                    "objects still incomplete; reopening the session to list the card afresh"
+                );
                 live.last_refresh = Some(Instant::now());
                 let _ = session.close().await;
                 return Err(CameraError::Refresh);
@@ -452,6 +462,26 @@ async fn consider<T: Transport>(
     Ok(())
 }
 
+/// Continues an object of unknown (≥ 4 GiB) size from `offset` with GetPartialObject64.
+async fn resume_64<T: Transport>(
+    session: &mut Session<T>,
+    handle: u32,
+    mut offset: u64,
+    file: &mut IncomingFile,
+) -> Result<u64, ptp::PtpError> {
+    const CHUNK: u32 = 1 << 30;
+    let start = offset;
+    loop {
+        let n = session
+            .get_partial_object_64(handle, offset, CHUNK, file)
+            .await?;
+        offset += n;
+        if n < u64::from(CHUNK) {
+            return Ok(offset - start);
+        }
+    }
+}
+
 enum Fetched {
     Saved,
     /// The data ended before the JPEG did; try again when the camera has finished writing.
@@ -472,7 +502,8 @@ async fn fetch<T: Transport>(
     let date = capture_day(&info.capture_date);
     let dest = original_path(&ctx.library_dir, &date, &card.camera_name, &info.filename);
     let mut file = IncomingFile::resume(&dest).await?;
-    let resumable = card.partial_ok && known_size.is_some_and(|s| file.bytes() < s);
+    let resumable = (card.partial_ok && known_size.is_some_and(|s| file.bytes() < s))
+        || (card.partial64_ok && known_size.is_none());
     if file.bytes() > 0 && !resumable {
         file = IncomingFile::create(&dest).await?;
     }
@@ -480,20 +511,27 @@ async fn fetch<T: Transport>(
     let offset = file.bytes();
     let result = if offset > 0 {
         tracing::info!(shot = id, name = %info.filename, offset, "resuming an interrupted download");
-        let rest = known_size.unwrap_or(0).saturating_sub(offset);
-        session
-            .get_partial_object(
-                handle,
-                offset as u32,
-                rest.min(u64::from(u32::MAX)) as u32,
-                &mut file,
-            )
-            .await
+        match known_size {
+            Some(size) => {
+                let rest = size.saturating_sub(offset);
+                session
+                    .get_partial_object(
+                        handle,
+                        offset as u32,
+                        rest.min(u64::from(u32::MAX)) as u32,
+                        &mut file,
+                    )
+                    .await
+            }
+            // 4 GiB or more (the camera reports 0xFFFFFFFF): only the 64-bit form reaches
+            // past 4 GiB, a chunk at a time until one comes back short.
+            None => resume_64(session, handle, offset, &mut file).await,
+        }
     } else {
         session.get_object(handle, &mut file).await
     };
     if let Err(e) = result {
-        if e.is_disconnected() && card.partial_ok {
+        if e.is_disconnected() && (card.partial_ok || card.partial64_ok) {
             // Keep what arrived: the next connection continues from there.
             file.keep().await;
         } else {

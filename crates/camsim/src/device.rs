@@ -38,6 +38,7 @@ const SUPPORTED_OPS: &[u16] = &[
     op::GET_DEVICE_PROP_DESC,
     op::GET_DEVICE_PROP_VALUE,
     op::GET_PARTIAL_OBJECT,
+    op::MTP_GET_PARTIAL_OBJECT_64,
 ];
 const SUPPORTED_EVENTS: &[u16] = &[event::OBJECT_ADDED, event::DEVICE_PROP_CHANGED];
 const SUPPORTED_PROPS: &[u16] = &[property::BATTERY_LEVEL, property::DATE_TIME];
@@ -319,15 +320,23 @@ fn answer(shared: &Shared, st: &mut State, cmd: &Command) -> Reply {
             Some((backing, len)) => object_reply(st, backing, 0, len, Vec::new()),
             None => refuse(rc::INVALID_OBJECT_HANDLE),
         },
-        op::GET_PARTIAL_OBJECT => {
+        op::GET_PARTIAL_OBJECT | op::MTP_GET_PARTIAL_OBJECT_64 => {
             let Some(obj) = st.card.get(cmd.param(0)) else {
                 return refuse(rc::INVALID_OBJECT_HANDLE);
             };
-            let offset = u64::from(cmd.param(1));
+            // The 64-bit form splits the offset over two parameters, low word first.
+            let (offset, max) = if cmd.code == op::MTP_GET_PARTIAL_OBJECT_64 {
+                (
+                    u64::from(cmd.param(1)) | (u64::from(cmd.param(2)) << 32),
+                    cmd.param(3),
+                )
+            } else {
+                (u64::from(cmd.param(1)), cmd.param(2))
+            };
             if offset > obj.size {
                 return refuse(rc::INVALID_PARAMETER);
             }
-            let len = (obj.size - offset).min(u64::from(cmd.param(2)));
+            let len = (obj.size - offset).min(u64::from(max));
             let backing = obj.backing.clone();
             object_reply(st, backing, offset, len, vec![len as u32])
         }

@@ -395,3 +395,28 @@ fn needs_a_runtime_and_sane_config() {
     })
     .is_err());
 }
+
+#[tokio::test]
+async fn partial_object_64_reads_from_a_64_bit_offset() {
+    let (transport, camera) = camsim::connect(small()).expect("camsim");
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let handle = camera.add_file("CLIP.MP4", data.clone()).await.unwrap();
+    let mut s = ptp::Session::open(transport, 1).await.unwrap();
+    let info = s.device_info().await.unwrap();
+    assert!(info.supports_operation(ptp::codes::operation::MTP_GET_PARTIAL_OBJECT_64));
+    let mut out = Vec::new();
+    let n = s
+        .get_partial_object_64(handle, 123_457, 100_000, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(n, 100_000);
+    assert_eq!(out, data[123_457..223_457]);
+    // Past the end: refused, and the session carries on.
+    assert!(s
+        .get_partial_object_64(handle, 1 << 33, 10, &mut Vec::new())
+        .await
+        .is_err());
+    let mut all = Vec::new();
+    s.get_object(handle, &mut all).await.unwrap();
+    assert_eq!(all, data);
+}

@@ -315,6 +315,28 @@ impl<T: Transport> Session<T> {
 
     /// Streams up to `max_bytes` of an object from `offset` into `sink`;
     /// returns the count (short at the end of the object).
+    /// MTP GetPartialObject64 (0x95C1): GetPartialObject with a 64-bit offset, for
+    /// objects of 4 GiB and more (long video clips); check DeviceInfo before using it.
+    pub async fn get_partial_object_64<W>(
+        &mut self,
+        handle: u32,
+        offset: u64,
+        max_bytes: u32,
+        sink: &mut W,
+    ) -> Result<u64, PtpError>
+    where
+        W: AsyncWrite + Unpin + Send,
+    {
+        let out = self
+            .transaction(
+                operation::MTP_GET_PARTIAL_OBJECT_64,
+                &[handle, offset as u32, (offset >> 32) as u32, max_bytes],
+                DataPhase::In(sink),
+            )
+            .await?;
+        Ok(out.data_len)
+    }
+
     pub async fn get_partial_object<W>(
         &mut self,
         handle: u32,
