@@ -598,25 +598,6 @@ mod tests {
         assert!(get(Tag::GPSLatitude).is_some());
     }
 
-    /// `cargo test -p camsim --release --lib scene::tests::timing -- --ignored --nocapture`
-    #[test]
-    #[ignore = "timing, run by hand"]
-    fn timing_24mp() {
-        let s = ShotSpec {
-            orientation: 6,
-            ..spec(6000, 4000, 6)
-        };
-        for seq in 0..3 {
-            let t = std::time::Instant::now();
-            let jpeg = render_shot(seq, &s);
-            println!(
-                "6000x4000 shot {seq}: {:?}, {:.1} MB",
-                t.elapsed(),
-                jpeg.len() as f64 / 1e6
-            );
-        }
-    }
-
     #[test]
     fn sensor_mapping_is_a_bijection_for_every_orientation() {
         for o in 1..=8u16 {
