@@ -22,29 +22,30 @@ pub enum Selector {
 }
 
 impl Selector {
-    fn pick(&self, present: &HashMap<String, UsbCameraInfo>) -> Option<UsbCameraInfo> {
+    /// Whether `camera` is the one wanted.
+    pub fn matches(&self, camera: &UsbCameraInfo) -> bool {
         match self {
-            Selector::Key(k) => present.get(k).cloned(),
+            Selector::Key(k) => camera.key() == *k,
             Selector::Matching(text) => {
                 let text = text.to_lowercase();
-                let mut hits: Vec<&UsbCameraInfo> = present
-                    .values()
-                    .filter(|c| {
-                        text.is_empty()
-                            || [
-                                c.display_name(),
-                                c.location(),
-                                c.key(),
-                                c.serial.clone().unwrap_or_default(),
-                            ]
-                            .iter()
-                            .any(|s| s.to_lowercase().contains(&text))
-                    })
-                    .collect();
-                hits.sort_by_key(|c| c.key());
-                hits.first().map(|c| (*c).clone())
+                text.is_empty()
+                    || [
+                        camera.display_name(),
+                        camera.location(),
+                        camera.key(),
+                        camera.serial.clone().unwrap_or_default(),
+                    ]
+                    .iter()
+                    .any(|s| s.to_lowercase().contains(&text))
             }
         }
+    }
+
+    fn pick(&self, present: &HashMap<String, UsbCameraInfo>) -> Option<UsbCameraInfo> {
+        let mut hits: Vec<&UsbCameraInfo> = present.values().filter(|c| self.matches(c)).collect();
+        // Several matches: the same one every time.
+        hits.sort_by_key(|c| c.key());
+        hits.first().map(|c| (*c).clone())
     }
 }
 

@@ -170,24 +170,8 @@ async fn list(c: &Common) -> Result<()> {
 }
 
 fn pick(cams: Vec<UsbCameraInfo>, want: Option<&str>) -> Result<UsbCameraInfo> {
-    let matching: Vec<UsbCameraInfo> = match want {
-        None => cams,
-        Some(w) => {
-            let w = w.to_lowercase();
-            cams.into_iter()
-                .filter(|c| {
-                    [
-                        c.display_name(),
-                        c.location(),
-                        c.key(),
-                        c.serial.clone().unwrap_or_default(),
-                    ]
-                    .iter()
-                    .any(|s| s.to_lowercase().contains(&w))
-                })
-                .collect()
-        }
-    };
+    let selector = agent::usb::Selector::Matching(want.unwrap_or_default().to_owned());
+    let matching: Vec<UsbCameraInfo> = cams.into_iter().filter(|c| selector.matches(c)).collect();
     match matching.len() {
         0 => bail!("no matching camera attached (see `hotshoe camera list`)"),
         1 => Ok(matching.into_iter().next().expect("one element")),

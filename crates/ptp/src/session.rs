@@ -313,8 +313,6 @@ impl<T: Transport> Session<T> {
         Ok(out.data_len)
     }
 
-    /// Streams up to `max_bytes` of an object from `offset` into `sink`;
-    /// returns the count (short at the end of the object).
     /// MTP GetPartialObject64 (0x95C1): GetPartialObject with a 64-bit offset, for
     /// objects of 4 GiB and more (long video clips); check DeviceInfo before using it.
     pub async fn get_partial_object_64<W>(
@@ -337,6 +335,8 @@ impl<T: Transport> Session<T> {
         Ok(out.data_len)
     }
 
+    /// Streams up to `max_bytes` of an object from `offset` into `sink`;
+    /// returns the count (short at the end of the object).
     pub async fn get_partial_object<W>(
         &mut self,
         handle: u32,
