@@ -53,9 +53,27 @@ pub enum Stage {
     Failed,
 }
 
+/// How one publishing target is doing, sent every second while anything is queued or moving:
+/// what the photographer reads to know whether the venue network keeps up.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TargetStatus {
+    pub target: String,
+    /// Uploads waiting (including those backing off).
+    pub queued: u64,
+    /// Uploads being sent right now.
+    pub in_flight: u64,
+    /// Body bytes sent per second, averaged over the last few seconds.
+    pub bytes_per_sec: u64,
+    /// Consecutive failed attempts; above zero the target is being retried with backoff.
+    pub failing: u32,
+    /// The last error, while failing.
+    pub last_error: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentEvent {
     Camera(CameraStatus),
     Shot(ShotEvent),
+    Target(TargetStatus),
 }

@@ -382,13 +382,14 @@ impl Journal {
         .await
     }
 
-    /// Renditions are written; queue one upload per rendition and target in the same
-    /// transaction so a crash cannot leave a processed shot with nothing queued.
+    /// Renditions are written; queue one upload per rendition and target that wants it, in the
+    /// same transaction so a crash cannot leave a processed shot with nothing queued.
+    /// `targets` pairs each target's name with the rendition kinds it takes.
     pub async fn mark_processed(
         &self,
         id: i64,
         renditions: Vec<RenditionRecord>,
-        targets: Vec<String>,
+        targets: Vec<(String, Vec<String>)>,
     ) -> Result<(), JournalError> {
         self.with(move |c| {
             let tx = c.transaction()?;
@@ -405,7 +406,7 @@ impl Journal {
                         r.bytes as i64
                     ],
                 )?;
-                for t in &targets {
+                for (t, _) in targets.iter().filter(|(_, kinds)| kinds.contains(&r.kind)) {
                     tx.execute(
                         "INSERT OR IGNORE INTO uploads (shot_id, kind, target, state) VALUES (?1, ?2, ?3, 'pending')",
                         params![id, r.kind, t],
@@ -450,7 +451,10 @@ impl Journal {
         .await
     }
 
-    /// The next upload due for `target`, newest shot first, skipping those backing off.
+    /// Claims the next upload due for `target`: web renditions before originals, newest shot
+    /// first, skipping those backing off. A claimed upload is `uploading` until it is marked
+    /// uploaded or put back for a retry, so several workers of one target never take the
+    /// same job (the connection lock makes select-then-claim atomic within this process).
     pub async fn next_upload(&self, target: &str) -> Result<Option<UploadJob>, JournalError> {
         let target = target.to_owned();
         self.with(move |c| {
@@ -485,7 +489,43 @@ impl Journal {
                     },
                 )
                 .optional()?;
+            if let Some(j) = &job {
+                c.execute(
+                    "UPDATE uploads SET state = 'uploading' WHERE shot_id = ?1 AND kind = ?2 AND target = ?3",
+                    params![j.shot_id, j.kind, j.target],
+                )?;
+            }
             Ok(job)
+        })
+        .await
+    }
+
+    /// Puts back every claim: called at start, when nothing can be in flight, because a crash
+    /// or kill leaves the uploads it was sending claimed.
+    pub async fn release_claims(&self) -> Result<u64, JournalError> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE uploads SET state = 'pending' WHERE state = 'uploading'",
+                [],
+            )?;
+            if n > 0 {
+                tracing::info!(uploads = n, "resuming uploads interrupted by the last stop");
+            }
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    /// Uploads queued for `target` (waiting or backing off) and those being sent.
+    pub async fn target_queue(&self, target: &str) -> Result<(u64, u64), JournalError> {
+        let target = target.to_owned();
+        self.with(move |c| {
+            Ok(c.query_row(
+                "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'uploading'), 0)
+                 FROM uploads WHERE target = ?1",
+                params![target],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )?)
         })
         .await
     }
@@ -541,7 +581,7 @@ impl Journal {
         );
         self.with(move |c| {
             c.execute(
-                "UPDATE uploads SET attempts = attempts + 1, error = ?1, next_attempt = ?2,
+                "UPDATE uploads SET state = 'pending', attempts = attempts + 1, error = ?1, next_attempt = ?2,
                         upload_url = CASE WHEN ?3 THEN NULL ELSE upload_url END
                  WHERE shot_id = ?4 AND kind = ?5 AND target = ?6",
                 params![error, next, forget_url, shot_id, kind, target],
@@ -637,7 +677,7 @@ impl Journal {
                 }
             }
             counts.uploads_pending = c.query_row(
-                "SELECT COUNT(*) FROM uploads WHERE state = 'pending'",
+                "SELECT COUNT(*) FROM uploads WHERE state IN ('pending', 'uploading')",
                 [],
                 |r| r.get::<_, i64>(0),
             )? as u64;
@@ -807,7 +847,7 @@ mod tests {
                     height: 1365,
                     bytes: 50,
                 }],
-                vec!["album".into()],
+                vec![("album".into(), vec!["web".into()])],
             )
             .await
             .unwrap();
@@ -821,6 +861,9 @@ mod tests {
         j.set_upload_url(id, "web", "album", "http://x/1")
             .await
             .unwrap();
+        // Claimed: a second worker finds nothing until the claim is released (as at start).
+        assert!(j.next_upload("album").await.unwrap().is_none());
+        assert_eq!(j.release_claims().await.unwrap(), 1);
         let job = j.next_upload("album").await.unwrap().unwrap();
         assert_eq!(job.upload_url.as_deref(), Some("http://x/1"));
         assert!(j
@@ -855,7 +898,7 @@ mod tests {
                 height: 1,
                 bytes: 1,
             }],
-            vec!["t".into()],
+            vec![("t".into(), vec!["web".into()])],
         )
         .await
         .unwrap();
@@ -867,5 +910,54 @@ mod tests {
             j.next_retry_at("t").await.unwrap().as_deref(),
             Some("2999-01-01T00:00:00Z")
         );
+    }
+
+    /// Web renditions of every shot go before any original, newest first; a target only gets
+    /// the kinds it asked for.
+    #[tokio::test]
+    async fn web_before_originals_newest_first_per_target() {
+        let (_d, j) = journal();
+        let mut ids = Vec::new();
+        for (k, at) in [("a", "2026-01-01T00:00:01Z"), ("b", "2026-01-01T00:00:02Z")] {
+            let Detected::New(id) = j.record_detected("s", k, k).await.unwrap() else {
+                panic!()
+            };
+            j.mark_downloaded(id, Path::new("/f"), 1, k, Some(at))
+                .await
+                .unwrap();
+            let rendition = |kind: &str| RenditionRecord {
+                kind: kind.into(),
+                path: "/w".into(),
+                width: 1,
+                height: 1,
+                bytes: 1,
+            };
+            j.mark_processed(
+                id,
+                vec![rendition("web"), rendition("original")],
+                vec![
+                    ("album".into(), vec!["web".into(), "original".into()]),
+                    ("ftp".into(), vec!["web".into()]),
+                ],
+            )
+            .await
+            .unwrap();
+            ids.push(id);
+        }
+        let mut order = Vec::new();
+        while let Some(job) = j.next_upload("album").await.unwrap() {
+            order.push((job.shot_id, job.kind));
+        }
+        assert_eq!(
+            order,
+            vec![
+                (ids[1], "web".to_string()),
+                (ids[0], "web".to_string()),
+                (ids[1], "original".to_string()),
+                (ids[0], "original".to_string()),
+            ]
+        );
+        assert_eq!(j.target_queue("album").await.unwrap(), (0, 4));
+        assert_eq!(j.target_queue("ftp").await.unwrap(), (2, 0));
     }
 }

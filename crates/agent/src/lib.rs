@@ -22,23 +22,65 @@ use tokio::sync::{broadcast, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use events::{AgentEvent, CameraState, CameraStatus, ShotEvent, Stage};
+pub use events::{AgentEvent, CameraState, CameraStatus, ShotEvent, Stage, TargetStatus};
 pub use journal::{Counts, Journal, Shot, ShotState};
 
-/// Where the agent publishes to.
+/// One place the agent publishes to, as written in the agent's config file.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TargetConfig {
+    /// The journal files this target's uploads under: renaming a target starts it afresh.
+    pub name: String,
+    /// Which renditions go there, in priority order: the web rendition always goes before any
+    /// original (two-tier publishing), so the gallery stays live while originals trickle in.
+    #[serde(default = "default_renditions")]
+    pub renditions: Vec<Rendition>,
+    /// Uploads in flight at once for this target. Two hide a round trip on a slow link
+    /// without splitting the bandwidth so thinly that the newest shot waits.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    #[serde(flatten)]
+    pub kind: TargetKind,
+}
+
+fn default_renditions() -> Vec<Rendition> {
+    vec![Rendition::Web]
+}
+
+fn default_concurrency() -> usize {
+    2
+}
+
+/// What is published of each shot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rendition {
+    /// The recipe's output (2048 px by default): what guests see.
+    Web,
+    /// The original file as the camera wrote it, byte for byte.
+    Original,
+}
+
+impl Rendition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rendition::Web => "web",
+            Rendition::Original => "original",
+        }
+    }
+}
+
+/// The kinds of target and what each needs. Secrets are never serialised (so never logged
+/// through a config dump).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum TargetConfig {
+pub enum TargetKind {
     /// A Hotshoe album server (or any tus 1.0 server).
     Album {
-        name: String,
         upload_url: String,
-        /// Never logged.
-        #[serde(skip_serializing)]
+        #[serde(default, skip_serializing)]
         token: Option<String>,
     },
 }
-
 /// The agent's configuration.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -51,6 +93,9 @@ pub struct AgentConfig {
     /// Import what is already on a camera's card the first time it is tethered. Off by
     /// default: an old card must not flood this event's gallery.
     pub import_existing: bool,
+    /// Upload bandwidth cap over all targets together, in bytes per second; `None` is
+    /// unlimited. Leaves room on a shared venue link for the photographer's own traffic.
+    pub bandwidth_limit: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,47 +138,59 @@ impl Agent {
         let downloaded = Arc::new(Notify::new());
         let processed = Arc::new(Notify::new());
 
-        let mut targets: Vec<Arc<dyn upload::Target>> = Vec::new();
+        let mut targets = Vec::new();
         for t in &config.targets {
-            match t {
-                TargetConfig::Album {
-                    name,
-                    upload_url,
-                    token,
-                } => {
-                    let target = upload::tus::TusTarget::new(name, upload_url, token.as_deref())
-                        .map_err(|why| AgentError::Target {
-                            name: name.clone(),
-                            why,
-                        })?;
-                    targets.push(Arc::new(target));
-                }
-            }
+            let target = upload::build(t).map_err(|why| AgentError::Target {
+                name: t.name.clone(),
+                why,
+            })?;
+            targets.push((t.clone(), target));
         }
+        // A crash leaves claims behind; nothing is in flight before the workers start.
+        journal.release_claims().await?;
+        let throttle = upload::Throttle::new(config.bandwidth_limit);
 
         let mut tasks = Vec::new();
         let pctx = process::ProcessCtx {
             journal: journal.clone(),
             renditions_dir: config.data_dir.join("renditions"),
             recipe: config.recipe.clone(),
-            targets: targets.iter().map(|t| t.name().to_owned()).collect(),
+            targets: targets
+                .iter()
+                .map(|(cfg, _)| process::TargetWants {
+                    name: cfg.name.clone(),
+                    renditions: cfg.renditions.clone(),
+                })
+                .collect(),
             events: events.clone(),
             downloaded: downloaded.clone(),
             processed: processed.clone(),
         };
         tasks.push(tokio::spawn(process::run(pctx, cancel.child_token())));
-        for target in targets {
+        let mut meters = Vec::new();
+        for (cfg, target) in targets {
             let uctx = upload::UploadCtx {
                 journal: journal.clone(),
                 events: events.clone(),
                 processed: processed.clone(),
+                throttle: throttle.clone(),
+                meter: upload::Meter::new(),
             };
-            tasks.push(tokio::spawn(upload::run(
-                target,
-                uctx,
-                cancel.child_token(),
-            )));
+            meters.push((cfg.name.clone(), uctx.meter.clone()));
+            for _ in 0..cfg.concurrency.max(1) {
+                tasks.push(tokio::spawn(upload::run(
+                    target.clone(),
+                    uctx.clone(),
+                    cancel.child_token(),
+                )));
+            }
         }
+        tasks.push(tokio::spawn(upload::report(
+            journal.clone(),
+            meters,
+            events.clone(),
+            cancel.child_token(),
+        )));
         tracing::info!(journal = %journal.path().display(), library = %config.library_dir.display(), "agent started");
         Ok(Agent {
             journal,

@@ -18,10 +18,33 @@ pub struct ProcessCtx {
     pub journal: Journal,
     pub renditions_dir: PathBuf,
     pub recipe: imaging::Recipe,
-    pub targets: Vec<String>,
+    pub targets: Vec<TargetWants>,
     pub events: broadcast::Sender<AgentEvent>,
     pub downloaded: Arc<Notify>,
     pub processed: Arc<Notify>,
+}
+
+/// A target and the renditions it takes.
+#[derive(Debug, Clone)]
+pub struct TargetWants {
+    pub name: String,
+    pub renditions: Vec<crate::Rendition>,
+}
+
+impl ProcessCtx {
+    fn wants(&self, r: crate::Rendition) -> bool {
+        self.targets.iter().any(|t| t.renditions.contains(&r))
+    }
+
+    fn queue_plan(&self) -> Vec<(String, Vec<String>)> {
+        self.targets
+            .iter()
+            .map(|t| {
+                let kinds = t.renditions.iter().map(|r| r.as_str().to_owned());
+                (t.name.clone(), kinds.collect())
+            })
+            .collect()
+    }
 }
 
 /// Runs until cancelled. One worker keeps the other core free for download and upload while a
@@ -54,11 +77,12 @@ pub async fn run(ctx: ProcessCtx, cancel: CancellationToken) {
 async fn process_one(ctx: &ProcessCtx, shot: Shot) {
     let started = Instant::now();
     match render(ctx, &shot).await {
-        Ok(record) => {
-            let (w, h, bytes) = (record.width, record.height, record.bytes);
+        Ok(records) => {
+            let web = &records[0];
+            let (w, h, bytes) = (web.width, web.height, web.bytes);
             if let Err(e) = ctx
                 .journal
-                .mark_processed(shot.id, vec![record], ctx.targets.clone())
+                .mark_processed(shot.id, records, ctx.queue_plan())
                 .await
             {
                 tracing::error!(shot = shot.id, error = %e, "could not record the rendition");
@@ -85,7 +109,9 @@ async fn process_one(ctx: &ProcessCtx, shot: Shot) {
     }
 }
 
-async fn render(ctx: &ProcessCtx, shot: &Shot) -> Result<RenditionRecord, String> {
+/// The web rendition first, then the original itself when a target publishes originals (it
+/// is uploaded from the library: the file the camera wrote, never a copy).
+async fn render(ctx: &ProcessCtx, shot: &Shot) -> Result<Vec<RenditionRecord>, String> {
     let src = shot
         .library_path
         .clone()
@@ -98,10 +124,18 @@ async fn render(ctx: &ProcessCtx, shot: &Shot) -> Result<RenditionRecord, String
         .await
         .map_err(|e| format!("cannot read original {}: {e}", src.display()))?;
     let recipe = ctx.recipe.clone();
-    let rendition = tokio::task::spawn_blocking(move || imaging::render(&original, &recipe))
-        .await
-        .map_err(|e| format!("rendition worker crashed: {e}"))?
-        .map_err(|e| format!("cannot make a web rendition: {e}"))?;
+    let want_original = ctx.wants(crate::Rendition::Original);
+    let original_len = original.len() as u64;
+    let (rendition, original_dims) = tokio::task::spawn_blocking(move || {
+        let dims = want_original
+            .then(|| imaging::probe(&original).ok())
+            .flatten()
+            .map(|f| (f.width, f.height));
+        imaging::render(&original, &recipe).map(|r| (r, dims))
+    })
+    .await
+    .map_err(|e| format!("rendition worker crashed: {e}"))?
+    .map_err(|e| format!("cannot make a web rendition: {e}"))?;
     let shard = hash.get(..2).unwrap_or("00");
     let path = ctx
         .renditions_dir
@@ -110,13 +144,25 @@ async fn render(ctx: &ProcessCtx, shot: &Shot) -> Result<RenditionRecord, String
     write_atomic(&path, &rendition.jpeg)
         .await
         .map_err(|e| format!("cannot write rendition {}: {e}", path.display()))?;
-    Ok(RenditionRecord {
-        kind: "web".into(),
+    let mut records = vec![RenditionRecord {
+        kind: crate::Rendition::Web.as_str().into(),
         path,
         width: rendition.width,
         height: rendition.height,
         bytes: rendition.jpeg.len() as u64,
-    })
+    }];
+    if want_original {
+        // A RAW whose size the header parser cannot read still publishes; 0×0 says unknown.
+        let (width, height) = original_dims.unwrap_or((0, 0));
+        records.push(RenditionRecord {
+            kind: crate::Rendition::Original.as_str().into(),
+            path: src,
+            width,
+            height,
+            bytes: original_len,
+        });
+    }
+    Ok(records)
 }
 
 fn emit(ctx: &ProcessCtx, shot: &Shot, stage: Stage, error: Option<String>) {

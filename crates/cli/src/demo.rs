@@ -97,13 +97,18 @@ impl Demo {
             data_dir: opts.data_dir.join("agent"),
             library_dir: opts.data_dir.join("library"),
             recipe: imaging::Recipe::web(),
-            targets: vec![agent::TargetConfig::Album {
+            targets: vec![agent::TargetConfig {
                 name: "album".into(),
-                upload_url: album_info.upload_url.clone(),
-                token: Some(album_info.upload_token.clone()),
+                renditions: vec![agent::Rendition::Web],
+                concurrency: 2,
+                kind: agent::TargetKind::Album {
+                    upload_url: album_info.upload_url.clone(),
+                    token: Some(album_info.upload_token.clone()),
+                },
             }],
             // The virtual card persists between demo runs and belongs to this event.
             import_existing: true,
+            bandwidth_limit: None,
         };
         let mut agent = agent::Agent::start(agent_cfg)
             .await

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use agent::{AgentEvent, CameraState, ShotEvent, Stage};
+use agent::{AgentEvent, CameraState, ShotEvent, Stage, TargetStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Renders `url` as a QR code made of half-block characters (two rows per line), with the
@@ -29,6 +29,10 @@ pub struct StatusLines {
     /// Last camera state and battery shown per source: free space changes with every shot and
     /// would repeat the line for nothing.
     cameras: HashMap<String, (CameraState, Option<u8>)>,
+    /// One status bar per publishing target; off a terminal, the last (failing, idle) state
+    /// printed, so a log gets a line when a target goes down, comes back or drains.
+    targets: HashMap<String, ProgressBar>,
+    target_states: HashMap<String, (bool, bool)>,
 }
 
 impl Default for StatusLines {
@@ -50,6 +54,8 @@ impl StatusLines {
             bars: HashMap::new(),
             tty,
             cameras: HashMap::new(),
+            targets: HashMap::new(),
+            target_states: HashMap::new(),
         }
     }
 
@@ -89,7 +95,25 @@ impl StatusLines {
                 self.println(&line);
             }
             AgentEvent::Shot(s) => self.shot(s),
+            AgentEvent::Target(t) => self.target(t),
         }
+    }
+
+    fn target(&mut self, t: &TargetStatus) {
+        let text = describe_target(t);
+        if !self.tty {
+            let state = (t.failing > 0, t.queued + t.in_flight == 0);
+            if self.target_states.insert(t.target.clone(), state) != Some(state) {
+                println!("{text}");
+            }
+            return;
+        }
+        let bar = self.targets.entry(t.target.clone()).or_insert_with(|| {
+            let b = self.multi.insert(0, ProgressBar::new_spinner());
+            b.set_style(ProgressStyle::with_template("{msg}").expect("static template"));
+            b
+        });
+        bar.set_message(text);
     }
 
     fn shot(&mut self, s: &ShotEvent) {
@@ -115,6 +139,28 @@ impl StatusLines {
             bar.set_message(text);
         }
     }
+}
+
+fn describe_target(t: &TargetStatus) -> String {
+    let mut line = format!("upload  {:<10}", t.target);
+    if t.queued + t.in_flight == 0 && t.failing == 0 {
+        line.push_str(" up to date");
+        return line;
+    }
+    line.push_str(&format!(
+        " {}/s, {} sending, {} queued",
+        human_bytes(t.bytes_per_sec),
+        t.in_flight,
+        t.queued
+    ));
+    if t.failing > 0 {
+        line.push_str(&format!(
+            "; failing ({} tries): {}, retrying with backoff",
+            t.failing,
+            t.last_error.as_deref().unwrap_or("?")
+        ));
+    }
+    line
 }
 
 fn describe(s: &ShotEvent) -> String {

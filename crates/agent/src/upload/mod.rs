@@ -1,8 +1,12 @@
-//! Upload: one worker per target drains that target's queue from the journal, newest shot
-//! first, with exponential backoff and jitter when the target or the network is down. Targets
-//! are small modules behind one trait, so the album server, S3 and FTP share the policy.
+//! Upload: a bounded pool of workers per target drains that target's queue from the journal,
+//! web renditions before originals and newest shot first, with exponential backoff and jitter
+//! when the target or the network is down, under one bandwidth cap. Targets are small modules
+//! behind one trait, so the album server, S3, FTP and folders share the policy.
 
+mod pace;
 pub mod tus;
+
+pub use pace::{Meter, Pacer, Throttle, PIECE};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +16,7 @@ use rand::Rng;
 use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::events::{AgentEvent, ShotEvent, Stage};
+use crate::events::{AgentEvent, ShotEvent, Stage, TargetStatus};
 use crate::journal::{Journal, UploadJob};
 use crate::time_fmt;
 
@@ -39,22 +43,48 @@ pub enum UploadError {
     Rejected(String),
 }
 
-/// Where a resumable upload records its server-side URL before sending the body.
+/// Where a resumable upload records its resume state (a tus URL, an S3 upload id and its
+/// parts, ...) durably, before sending what that state describes.
 #[async_trait]
 pub trait ResumeStore: Send + Sync {
-    async fn remember(&self, url: &str);
+    async fn remember(&self, state: &str);
 }
 
-/// A place renditions are published to.
+/// A resume store that forgets: for tools and tests that drive a target once.
+pub struct Forgetful;
+
+#[async_trait]
+impl ResumeStore for Forgetful {
+    async fn remember(&self, _state: &str) {}
+}
+
+/// What a target gets besides the job: where to keep resume state, and the pacer every body
+/// byte must go through (bandwidth cap and throughput meter).
+pub struct UploadIo<'a> {
+    pub resume: &'a dyn ResumeStore,
+    pub pacer: Pacer,
+}
+
+/// A place renditions are published to. `job.upload_url` carries what the target last
+/// `remember`ed for this job (after a crash, a restart, or a failed attempt), so it can resume.
+/// Uploading the same job twice must not publish it twice: targets overwrite by a name derived
+/// from the content hash, or ask the server whether it has the content.
 #[async_trait]
 pub trait Target: Send + Sync {
     /// The name the journal files this target's uploads under.
     fn name(&self) -> &str;
-    async fn upload(
-        &self,
-        job: &UploadJob,
-        resume: &dyn ResumeStore,
-    ) -> Result<Uploaded, UploadError>;
+    async fn upload(&self, job: &UploadJob, io: &UploadIo<'_>) -> Result<Uploaded, UploadError>;
+}
+
+/// Makes the target a config entry describes.
+pub fn build(cfg: &crate::TargetConfig) -> Result<Arc<dyn Target>, String> {
+    match &cfg.kind {
+        crate::TargetKind::Album { upload_url, token } => Ok(Arc::new(tus::TusTarget::new(
+            &cfg.name,
+            upload_url,
+            token.as_deref(),
+        )?)),
+    }
 }
 
 struct JournalResume<'a> {
@@ -75,12 +105,14 @@ impl ResumeStore for JournalResume<'_> {
     }
 }
 
-/// What an upload worker needs.
+/// What an upload worker needs. Workers of one target share the meter.
 #[derive(Clone)]
 pub struct UploadCtx {
     pub journal: Journal,
     pub events: broadcast::Sender<AgentEvent>,
     pub processed: Arc<Notify>,
+    pub throttle: Throttle,
+    pub meter: Meter,
 }
 
 /// Delay before retry number `attempt` (0-based): 0.5 s doubling to 60 s, with ±25 % jitter so
@@ -92,12 +124,9 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs_f64(capped * jitter)
 }
 
-/// Runs one target's queue until cancelled.
+/// Runs one worker of a target's pool until cancelled.
 pub async fn run(target: Arc<dyn Target>, ctx: UploadCtx, cancel: CancellationToken) {
     let name = target.name().to_owned();
-    // Consecutive transient failures of this target: while it is down the worker waits instead
-    // of trying every queued shot in turn (a circuit breaker in its simplest form).
-    let mut failures: u32 = 0;
     loop {
         if cancel.is_cancelled() {
             return;
@@ -123,24 +152,34 @@ pub async fn run(target: Arc<dyn Target>, ctx: UploadCtx, cancel: CancellationTo
             journal: &ctx.journal,
             job: &job,
         };
+        let io = UploadIo {
+            resume: &resume,
+            pacer: Pacer::new(ctx.throttle.clone(), ctx.meter.clone()),
+        };
         let result = tokio::select! {
+            // The claim stays in the journal and is released at the next start.
             _ = cancel.cancelled() => return,
-            r = target.upload(&job, &resume) => r,
+            r = target.upload(&job, &io) => r,
         };
         match result {
             Ok(done) => {
-                failures = 0;
+                ctx.meter.succeeded();
                 match ctx
                     .journal
                     .mark_uploaded(job.shot_id, &job.kind, &name, done.remote_id.as_deref())
                     .await
                 {
-                    Ok(true) => {
-                        let latency = latency_ms(&job);
-                        tracing::info!(shot = job.shot_id, target = %name, duplicate = done.duplicate, latency_ms = ?latency, "published");
-                        emit(&ctx, &job, Stage::Published, latency, None);
+                    Ok(all_done) => {
+                        // Guests see a shot once its web rendition is there; an original that
+                        // follows later is logged, not announced again.
+                        if job.kind == crate::Rendition::Web.as_str() {
+                            let latency = latency_ms(&job);
+                            tracing::info!(shot = job.shot_id, target = %name, duplicate = done.duplicate, latency_ms = ?latency, "published");
+                            emit(&ctx, &job, Stage::Published, latency, None);
+                        } else {
+                            tracing::info!(shot = job.shot_id, target = %name, rendition = %job.kind, duplicate = done.duplicate, all_done, "uploaded");
+                        }
                     }
-                    Ok(false) => {}
                     Err(e) => {
                         tracing::error!(shot = job.shot_id, error = %e, "could not record the upload")
                     }
@@ -182,8 +221,10 @@ pub async fn run(target: Arc<dyn Target>, ctx: UploadCtx, cancel: CancellationTo
                     )
                     .await;
                 emit(&ctx, &job, Stage::Retrying, None, Some(e.to_string()));
+                let failures = ctx.meter.failed(&e.to_string());
                 if matches!(e, UploadError::Transient(_)) {
-                    failures += 1;
+                    // The circuit: while the target is down, the pool waits instead of trying
+                    // every queued shot in turn.
                     let pause = backoff(failures.saturating_sub(1));
                     tokio::select! {
                         _ = cancel.cancelled() => return,
@@ -191,6 +232,52 @@ pub async fn run(target: Arc<dyn Target>, ctx: UploadCtx, cancel: CancellationTo
                     }
                 }
             }
+        }
+    }
+}
+
+/// Sends each target's status once a second while it has anything queued or moving (and
+/// once more when it goes idle), so the UI shows queue depth and speed without polling.
+pub async fn report(
+    journal: Journal,
+    meters: Vec<(String, Meter)>,
+    events: broadcast::Sender<AgentEvent>,
+    cancel: CancellationToken,
+) {
+    let mut last: Vec<(u64, std::time::Instant, f64, bool)> = meters
+        .iter()
+        .map(|(_, m)| (m.total_bytes(), std::time::Instant::now(), 0.0, true))
+        .collect();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        for ((name, meter), prev) in meters.iter().zip(last.iter_mut()) {
+            let Ok((queued, in_flight)) = journal.target_queue(name).await else {
+                continue;
+            };
+            let now = std::time::Instant::now();
+            let total = meter.total_bytes();
+            let secs = now.duration_since(prev.1).as_secs_f64().max(1e-3);
+            let instant = (total - prev.0) as f64 / secs;
+            // Smoothed over about three seconds: a 64 KiB piece landing either side of a tick
+            // must not make the number jump.
+            let rate = prev.2 + (instant - prev.2) / 3.0;
+            let busy = queued + in_flight > 0 || instant > 0.0;
+            let (failing, last_error) = meter.failing();
+            if busy || prev.3 {
+                let _ = events.send(AgentEvent::Target(TargetStatus {
+                    target: name.clone(),
+                    queued,
+                    in_flight,
+                    bytes_per_sec: if busy { rate as u64 } else { 0 },
+                    failing,
+                    last_error,
+                }));
+            }
+            *prev = (total, now, if busy { rate } else { 0.0 }, busy);
         }
     }
 }

@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use reqwest::header::{
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION,
+};
 use reqwest::StatusCode;
 use sha1::{Digest, Sha1};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::{ResumeStore, Target, UploadError, Uploaded};
+use super::{Target, UploadError, UploadIo, Uploaded};
 use crate::journal::UploadJob;
 
 /// Bytes sent per request. Bounded so memory stays flat whatever the file size, and large
@@ -146,11 +148,7 @@ impl Target for TusTarget {
         &self.name
     }
 
-    async fn upload(
-        &self,
-        job: &UploadJob,
-        resume: &dyn ResumeStore,
-    ) -> Result<Uploaded, UploadError> {
+    async fn upload(&self, job: &UploadJob, io: &UploadIo<'_>) -> Result<Uploaded, UploadError> {
         let mut file = tokio::fs::File::open(&job.path).await.map_err(local)?;
         let total = file.metadata().await.map_err(local)?.len();
         let mut remote_id = None;
@@ -160,6 +158,7 @@ impl Target for TusTarget {
                 // creation-with-upload: the first chunk rides on the POST, so a small rendition
                 // costs one round trip.
                 let first = Self::read_chunk(&mut file, 0, total).await?;
+                let first_len = first.len();
                 let resp = self
                     .http
                     .post(self.endpoint.clone())
@@ -167,7 +166,8 @@ impl Target for TusTarget {
                     .header("Upload-Length", total.to_string())
                     .header("Upload-Metadata", Self::metadata(job))
                     .header(CONTENT_TYPE, "application/offset+octet-stream")
-                    .body(first)
+                    .header(CONTENT_LENGTH, first_len)
+                    .body(reqwest::Body::wrap_stream(io.pacer.body(first.into())))
                     .send()
                     .await
                     .map_err(net)?;
@@ -191,7 +191,7 @@ impl Target for TusTarget {
                 remote_id = header_string(h, "Hotshoe-Photo-Id");
                 let offset = header_u64(h, "Upload-Offset").unwrap_or(0);
                 if offset < total {
-                    resume.remember(&url).await;
+                    io.resume.remember(&url).await;
                 }
                 (url, offset)
             }
@@ -206,7 +206,8 @@ impl Target for TusTarget {
                 .header("Upload-Offset", offset.to_string())
                 .header("Upload-Checksum", format!("sha1 {}", sha1_b64(&chunk)))
                 .header(CONTENT_TYPE, "application/offset+octet-stream")
-                .body(chunk)
+                .header(CONTENT_LENGTH, sent)
+                .body(reqwest::Body::wrap_stream(io.pacer.body(chunk.into())))
                 .send()
                 .await
                 .map_err(net)?;
