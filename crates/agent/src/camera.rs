@@ -597,7 +597,7 @@ fn emit(ctx: &SourceCtx, id: i64, filename: &str, stage: Stage) {
 }
 
 /// `YYYYMMDDThhmmss` → `YYYY-MM-DD`; today when the camera gives no usable date.
-fn capture_day(ptp_date: &str) -> String {
+pub(crate) fn capture_day(ptp_date: &str) -> String {
     let d = ptp_date.as_bytes();
     if d.len() >= 8 && d[..8].iter().all(u8::is_ascii_digit) {
         format!(
@@ -619,7 +619,7 @@ fn capture_day(ptp_date: &str) -> String {
 
 /// The shutter time from the file's EXIF, in the journal's canonical form. EXIF sits at the
 /// start of a JPEG, so the head of the file is enough.
-async fn read_capture_time(path: &std::path::Path) -> Option<String> {
+pub(crate) async fn read_capture_time(path: &std::path::Path) -> Option<String> {
     use tokio::io::AsyncReadExt;
     let mut f = tokio::fs::File::open(path).await.ok()?;
     let mut head = Vec::with_capacity(256 * 1024);

@@ -8,6 +8,7 @@
 
 pub mod camera;
 pub mod events;
+pub mod folder;
 pub mod journal;
 pub mod library;
 pub mod process;
@@ -218,6 +219,16 @@ impl Agent {
         let ctx = self.source_ctx();
         self.tasks.push(tokio::spawn(camera::run(
             connector,
+            ctx,
+            self.cancel.child_token(),
+        )));
+    }
+
+    /// Imports every image that appears in a hot folder, for as long as the agent runs.
+    pub fn add_folder(&mut self, folder: folder::FolderSource) {
+        let ctx = self.source_ctx();
+        self.tasks.push(tokio::spawn(folder::run(
+            folder,
             ctx,
             self.cancel.child_token(),
         )));

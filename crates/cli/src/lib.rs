@@ -3,9 +3,11 @@
 //! logging set-up; it must not hold pipeline logic of its own (that lives in `agent`) nor
 //! server logic (that lives in `album`).
 
+pub mod agent_config;
 pub mod camera_cmd;
 pub mod demo;
 pub mod logging;
+pub mod run_cmd;
 pub mod terminal;
 
 /// Resolves on Ctrl-C, or on SIGTERM (how service managers stop a daemon). Create it once per

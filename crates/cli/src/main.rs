@@ -36,6 +36,9 @@ enum Command {
     ///
     /// Running it again resumes the same album, journal and card: nothing is published twice.
     Demo(DemoArgs),
+    /// The agent for a real event: tether USB cameras, watch hot folders, publish to the
+    /// album (and S3, FTP, folders) from the config file; survives restarts and crashes.
+    Run(hotshoe::run_cmd::RunArgs),
     /// The album server for real events: `hotshoe album serve`, `hotshoe album create NAME`.
     Album(album_cmd::AlbumArgs),
     /// Talk to a USB camera: list, info, ls, get, watch.
@@ -102,6 +105,7 @@ fn main() -> Result<()> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command {
         Command::Demo(args) => rt.block_on(demo(args, cli.verbose, cli.log_json)),
+        Command::Run(args) => rt.block_on(hotshoe::run_cmd::run(args, cli.verbose, cli.log_json)),
         Command::Album(args) => rt.block_on(album_cmd::run(args, cli.verbose, cli.log_json)),
         Command::Camera(cmd) => {
             hotshoe::logging::init(None, cli.verbose, cli.log_json);
