@@ -27,6 +27,8 @@ if [ "$want_test" = 1 ]; then
   have curl || need_apt+=(curl)
   # The imaging benchmark step compares against libvips' vipsthumbnail.
   have vipsthumbnail || need_apt+=(libvips-tools)
+  # `hotshoe bench album` loads the gallery page with wrk.
+  have wrk || need_apt+=(wrk)
 fi
 
 if [ "${#need_apt[@]}" -gt 0 ]; then

@@ -141,12 +141,9 @@ async fn page(
             ));
         }
     };
-    if !admin {
-        // Counted per page load: a rough audience figure for the photographer, not analytics.
-        if let Err(e) = state.db.count_view(&album.id).await {
-            tracing::warn!(error = %e, "could not count a view");
-        }
-    }
+    // Counted per page load: a rough audience figure for the photographer, not analytics.
+    // Batched (see `views.rs`); the page shows what is counted so far.
+    let views = if admin { 0 } else { state.views.add(&album.id) };
     let section = query.s.as_deref().filter(|s| !s.is_empty());
     let count = state.db.gallery_count(&album.id, section).await?;
     let photos = state
@@ -185,8 +182,10 @@ async fn page(
         tabs.push_str("</nav>");
     }
     // Cover: the chosen photo, else the newest one; shown as a banner above the grid.
+    // Without a section the page's first tile is already the newest photo.
     let cover_id = match &album.cover_photo_id {
         Some(id) => Some(id.clone()),
+        None if section.is_none() => photos.first().map(|p| p.id.clone()),
         None => state
             .db
             .gallery_before(&album.id, None, None, 1)
@@ -214,7 +213,7 @@ async fn page(
         .replace("{{ORIGINAL}}", if album.allow_original { "1" } else { "0" })
         .replace("{{COUNT}}", &count.to_string())
         .replace("{{COUNT_TEXT}}", &count_text(count))
-        .replace("{{VIEWS}}", &album.views.to_string())
+        .replace("{{VIEWS}}", &(album.views + views).to_string())
         .replace("{{COVER}}", &cover)
         .replace("{{CREDIT}}", &credit)
         .replace("{{TABS}}", &tabs)
