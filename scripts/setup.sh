@@ -27,6 +27,8 @@ if [ "$want_test" = 1 ]; then
   have curl || need_apt+=(curl)
   # The imaging benchmark step compares against libvips' vipsthumbnail.
   have vipsthumbnail || need_apt+=(libvips-tools)
+  # `hotshoe bench album` loads the gallery page with wrk.
+  have wrk || need_apt+=(wrk)
 fi
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -42,7 +44,9 @@ if ! have cargo; then
 fi
 
 if [ "$want_test" = 1 ]; then
-  if [ ! -d tests/browser/node_modules/playwright-core ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+  # tus-js-client is the independent tus client of album.test.mjs.
+  if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/tus-js-client ] \
+    || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
     echo "setup: installing browser test packages (npm)"
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi

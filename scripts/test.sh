@@ -11,7 +11,7 @@ scripts/setup.sh --test
 echo "== cargo test (workspace), with PostgreSQL and S3 for the album back-end tests"
 tests/album/run-backends.sh cargo test --workspace --no-fail-fast
 
-echo "== build the hotshoe binary (imaging benchmark, browser suite)"
+echo "== build the hotshoe binary (benchmarks, browser suite)"
 cargo build --quiet --bin hotshoe
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export HOTSHOE_BIN="$target_dir/debug/hotshoe"
@@ -20,6 +20,9 @@ echo "== imaging benchmark, small set (prints time ratios vs vipsthumbnail; asse
 bench_dir=$(mktemp -d)
 "$HOTSHOE_BIN" bench imaging --small --repeat 1 "$bench_dir"
 rm -rf "$bench_dir"
+
+echo "== album benchmark, short (wrk on the gallery page, 200 SSE viewers; asserts no missed events, not time)"
+"$HOTSHOE_BIN" bench album --photos 20 --viewers 200 --uploads 5 --wrk-seconds 3
 
 echo "== browser suite"
 tests/browser/run.sh

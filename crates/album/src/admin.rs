@@ -129,9 +129,10 @@ code{font-size:12px;background:#f1f1f3;padding:2px 5px;border-radius:5px;word-br
 const api=async(m,u,b)=>{const r=await fetch(u,{method:m,headers:b?{'content-type':'application/json'}:{},body:b?JSON.stringify(b):undefined,credentials:'same-origin'});if(!r.ok)throw new Error(await r.text());return r.status===204?null:r.json()};
 const h=(t,a={},...c)=>{const e=document.createElement(t);for(const[k,v]of Object.entries(a)){if(k.startsWith('on'))e[k]=v;else e.setAttribute(k,v)}e.append(...c);return e};
 const box=document.getElementById('albums');
+const n=(k,w)=>k+' '+w+(k===1?'':'s');
 async function album(a){
  const s=h('section',{'data-album':a.id});
- s.append(h('h2',{},a.title),h('p',{class:'mute'},a.photos+' photos · '+a.pending+' waiting for review · '+a.views+' views'));
+ s.append(h('h2',{},a.title),h('p',{class:'mute'},n(a.photos,'photo')+' · '+a.pending+' waiting for review · '+n(a.views,'view')));
  s.append(h('p',{},'Gallery: ',h('a',{href:a.gallery_url,target:'_blank'},a.gallery_url),' · ',h('a',{href:a.qr_url,target:'_blank'},'QR page')));
  const set=h('div',{class:'set'});
  const box=(k,label)=>{const c=h('input',{type:'checkbox'});c.checked=a[k];c.onchange=()=>api('PATCH','/api/albums/'+a.id,{[k]:c.checked}).then(load);return h('label',{},c,' '+label)};

@@ -507,9 +507,11 @@ impl Db {
         tx.commit().await
     }
 
-    pub async fn count_view(&self, album_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE albums SET views = views + 1 WHERE id = $1")
+    /// Adds `n` gallery page views (batched by [`crate::views::ViewCounter`]).
+    pub async fn add_views(&self, album_id: &str, n: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE albums SET views = views + $2 WHERE id = $1")
             .bind(album_id)
+            .bind(n)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -108,6 +108,15 @@ fn count_text(n: i64) -> String {
     }
 }
 
+/// The footer's audience figure; nothing at all while nobody (but the admin) has looked.
+fn views_text(n: i64) -> String {
+    match n {
+        n if n <= 0 => String::new(),
+        1 => " · 1 view".to_owned(),
+        n => format!(" · {n} views"),
+    }
+}
+
 fn no_cache(mut response: Response) -> Response {
     // Pages are snapshots; live updates come over SSE, so never serve them stale.
     response
@@ -141,12 +150,11 @@ async fn page(
             ));
         }
     };
-    if !admin {
-        // Counted per page load: a rough audience figure for the photographer, not analytics.
-        if let Err(e) = state.db.count_view(&album.id).await {
-            tracing::warn!(error = %e, "could not count a view");
-        }
-    }
+    // Counted per page load: a rough audience figure for the photographer, not analytics.
+    // Batched (see `views.rs`); the page shows the stored count plus what is not yet flushed,
+    // this view included: a guest must not read "0 views" on the very page they are viewing.
+    let pending = if admin { 0 } else { state.views.add(&album.id) };
+    let views = album.views + pending;
     let section = query.s.as_deref().filter(|s| !s.is_empty());
     let count = state.db.gallery_count(&album.id, section).await?;
     let photos = state
@@ -185,8 +193,10 @@ async fn page(
         tabs.push_str("</nav>");
     }
     // Cover: the chosen photo, else the newest one; shown as a banner above the grid.
+    // Without a section the page's first tile is already the newest photo.
     let cover_id = match &album.cover_photo_id {
         Some(id) => Some(id.clone()),
+        None if section.is_none() => photos.first().map(|p| p.id.clone()),
         None => state
             .db
             .gallery_before(&album.id, None, None, 1)
@@ -214,7 +224,7 @@ async fn page(
         .replace("{{ORIGINAL}}", if album.allow_original { "1" } else { "0" })
         .replace("{{COUNT}}", &count.to_string())
         .replace("{{COUNT_TEXT}}", &count_text(count))
-        .replace("{{VIEWS}}", &album.views.to_string())
+        .replace("{{VIEWS}}", &views_text(views))
         .replace("{{COVER}}", &cover)
         .replace("{{CREDIT}}", &credit)
         .replace("{{TABS}}", &tabs)
@@ -424,27 +434,29 @@ const PAGE: &str = r##"<!doctype html>
 <meta name="theme-color" content="#111214">
 <title>{{TITLE}}</title>
 <style>
-:root{color-scheme:dark;--bg:#111214;--fg:#ececec;--mute:#8d9096;--live:#ff5a5f}
+:root{color-scheme:dark;--bg:#111214;--fg:#ececec;--mute:#8d9096;--live:#ff5a5f;--gut:12px;--gap:4px}
+@media (min-width:700px){:root{--gut:24px;--gap:6px}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;-webkit-text-size-adjust:100%}
 .cover{height:34vw;max-height:300px;min-height:120px;background:#1c1e21 center/cover no-repeat;position:relative}
 .cover::after{content:"";position:absolute;inset:0;background:linear-gradient(transparent 40%,var(--bg))}
-header{position:sticky;top:0;z-index:2;padding:calc(12px + env(safe-area-inset-top)) 16px 10px;background:rgba(17,18,20,.86);backdrop-filter:blur(14px);-webkit-backdrop-filter:blur(14px)}
+header{position:sticky;top:0;z-index:2;padding:calc(12px + env(safe-area-inset-top)) calc(var(--gut) + env(safe-area-inset-right)) 10px calc(var(--gut) + env(safe-area-inset-left));background:rgba(17,18,20,.86);backdrop-filter:blur(14px);-webkit-backdrop-filter:blur(14px)}
 .row{display:flex;align-items:center;gap:10px}
 h1{flex:1;margin:0;font-size:20px;font-weight:650;letter-spacing:.005em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.meta{display:flex;align-items:center;gap:8px;margin-top:3px;color:var(--mute);font-size:13px;white-space:nowrap;overflow:hidden}
-.by{overflow:hidden;text-overflow:ellipsis}
+.meta{display:flex;align-items:center;gap:8px;margin-top:3px;color:var(--mute);font-size:13px;white-space:nowrap}
+#count{flex:none}.by{min-width:0;overflow:hidden;text-overflow:ellipsis}
 .dot{flex:none;width:8px;height:8px;border-radius:50%;background:#4a4c51;transition:background .3s}
 .dot.on{background:var(--live);animation:pulse 2s infinite}
 @keyframes pulse{0%{box-shadow:0 0 0 0 rgba(255,90,95,.55)}70%{box-shadow:0 0 0 7px rgba(255,90,95,0)}100%{box-shadow:0 0 0 0 rgba(255,90,95,0)}}
 .act{flex:none;display:flex;gap:6px}
 .act a,.act button{display:flex;align-items:center;justify-content:center;height:32px;padding:0 12px;border:0;border-radius:999px;background:rgba(255,255,255,.1);color:var(--fg);font:inherit;font-size:13px;font-weight:600;text-decoration:none;cursor:pointer}
-.tabs{display:flex;gap:6px;overflow-x:auto;padding:10px 12px 8px;scrollbar-width:none}
+.tabs{display:flex;gap:6px;overflow-x:auto;padding:10px var(--gut) 8px;scrollbar-width:none}
 .tabs a{flex:none;padding:6px 14px;border-radius:999px;background:#1f2124;color:var(--mute);text-decoration:none;font-size:14px;font-weight:600}
 .tabs a.on{background:var(--fg);color:#111}
-#grid{display:grid;grid-template-columns:repeat(3,1fr);gap:2px}
-@media (min-width:700px){#grid{grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:4px;padding:0 4px}}
-.t{display:block;aspect-ratio:1/1;background:#1c1e21;overflow:hidden;-webkit-tap-highlight-color:transparent}
+/* One gutter for header, tabs and grid, so the title and the tiles line up. */
+#grid{display:grid;grid-template-columns:repeat(3,1fr);gap:var(--gap);padding:2px calc(var(--gut) + env(safe-area-inset-right)) 0 calc(var(--gut) + env(safe-area-inset-left))}
+@media (min-width:700px){#grid{grid-template-columns:repeat(auto-fill,minmax(220px,1fr))}}
+.t{display:block;aspect-ratio:1/1;background:#1c1e21;border-radius:3px;overflow:hidden;-webkit-tap-highlight-color:transparent}
 .t img{width:100%;height:100%;object-fit:cover;display:block}
 .t.new{animation:arrive .7s ease-out}
 .t.gone{transition:opacity .3s;opacity:0}
@@ -477,7 +489,7 @@ footer a{color:var(--mute)}
 <p class="empty" id="empty" {{EMPTY_HIDDEN}}>Photos appear here moments after they are taken.</p>
 <main id="grid">{{TILES}}</main>
 <div id="more"></div>
-<footer>Live gallery · {{VIEWS}} views · Hotshoe</footer>
+<footer>Live gallery{{VIEWS}} · Hotshoe</footer>
 <div id="toast" hidden></div>
 <div id="lb" hidden><img id="lbimg" alt=""><button id="prev" type="button" aria-label="Previous">&#8249;</button><button id="next" type="button" aria-label="Next">&#8250;</button><button id="close" type="button" aria-label="Close">&#215;</button><div class="dls"><a id="dl" href="#" download>Download</a><a id="dlo" href="#" download hidden>Original</a></div></div>
 <script>
@@ -591,6 +603,13 @@ a{display:block;padding:14px 16px;border-radius:12px;background:#1c1e21;color:in
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn views_text_hides_zero_and_counts_one() {
+        assert_eq!(views_text(0), "");
+        assert_eq!(views_text(1), " · 1 view");
+        assert_eq!(views_text(12), " · 12 views");
+    }
 
     #[test]
     fn escapes_markup() {

@@ -29,6 +29,7 @@ pub mod setup_link;
 mod store;
 mod token;
 mod tus;
+mod views;
 
 pub use config::Config;
 pub use db::{AlbumOptions, AlbumPatch, Visibility};

@@ -20,6 +20,7 @@ use crate::db::{AlbumOptions, AlbumRow, Backend, Db, Visibility};
 use crate::error::AlbumError;
 use crate::live::Hub;
 use crate::store::Store;
+use crate::views::{self, ViewCounter};
 use crate::{admin, api, gallery, live, qr, setup_link, token, tus};
 
 /// What a photographer or agent needs to know about an album.
@@ -52,6 +53,8 @@ pub struct AppInner {
     pub upload_ttl_secs: i64,
     /// Uploads with a PATCH in flight: tus forbids two writers on one upload.
     pub busy: Mutex<HashSet<String>>,
+    /// Gallery page views not yet in the database.
+    pub views: ViewCounter,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -87,6 +90,7 @@ pub struct Server {
     shutdown_tx: watch::Sender<bool>,
     serve_task: JoinHandle<()>,
     janitor_task: JoinHandle<()>,
+    views_task: JoinHandle<()>,
 }
 
 const ADMIN_TOKEN_KEY: &str = "admin_token";
@@ -175,6 +179,7 @@ impl Server {
             hub,
             upload_ttl_secs: config.upload_ttl.as_secs().max(1) as i64,
             busy: Mutex::new(HashSet::new()),
+            views: ViewCounter::default(),
             shutdown: shutdown_rx.clone(),
         });
 
@@ -191,6 +196,11 @@ impl Server {
                 tracing::error!(error = %e, "album server stopped with an error");
             }
         });
+        let views_task = tokio::spawn(views::flusher(
+            state.clone(),
+            views::FLUSH_EVERY,
+            shutdown_rx.clone(),
+        ));
         let janitor_task =
             tokio::spawn(tus::janitor(state.clone(), config.sweep_every, shutdown_rx));
 
@@ -211,6 +221,7 @@ impl Server {
             shutdown_tx,
             serve_task,
             janitor_task,
+            views_task,
         })
     }
 
@@ -266,6 +277,8 @@ impl Server {
             serve_task.abort();
         }
         let _ = self.janitor_task.await;
+        // Its last flush needs the database: before `close`.
+        let _ = self.views_task.await;
         self.state.db.close().await;
         tracing::info!("album server stopped");
     }

@@ -4,6 +4,8 @@
 //! Bytes are streamed to `data_dir/uploads/{id}.part` and the offset is recorded in the
 //! database only after the bytes are synced, so a crash can lose the tail of a chunk but
 //! never claim bytes it does not have; the client re-sends from the offset HEAD reports.
+//! Those files are the one per-instance state of the server: behind a load balancer,
+//! `/api/tus/{id}` needs session affinity (docs/decisions/0008).
 //! Finished files are handed to `finalize`.
 
 use std::collections::HashMap;
@@ -591,10 +593,11 @@ async fn write_chunk(
     let path = state.part_path(&upload.id);
     let start = upload.offset as u64;
     let remaining = (upload.length - upload.offset) as u64;
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .await?;
+    let mut file = match tokio::fs::OpenOptions::new().write(true).open(&path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(held_elsewhere(upload)),
+        Err(e) => return Err(e.into()),
+    };
     // Drop anything past the recorded offset: bytes written before a crash but never
     // acknowledged, which the client will send again.
     file.set_len(start).await?;
@@ -665,6 +668,25 @@ async fn write_chunk(
     }
 }
 
+/// The row is shared (one database), but the bytes of an unfinished upload are on the disk
+/// of the instance that created it. A request for it that lands on another instance says
+/// so instead of failing as an opaque I/O error; 503 with Retry-After is what tus clients
+/// (tus-js-client, tuspy, our agent) retry, and nothing was written, so the offset stands.
+fn held_elsewhere(upload: &UploadRow) -> HttpError {
+    tracing::warn!(upload_id = %upload.id, "tus request for an upload held by another instance; \
+        route /api/tus/{{id}} with session affinity");
+    HttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "upload {} is being received by another album server instance; \
+             route /api/tus/{{id}} to the instance that created it",
+            upload.id
+        ),
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    .with_header(UPLOAD_OFFSET.clone(), num(upload.offset))
+}
+
 /// Turns a complete upload into a photo; a rejected file is discarded with its upload.
 async fn finish(
     state: &AppState,
@@ -673,6 +695,9 @@ async fn finish(
     meta: UploadMeta,
 ) -> Result<Finished, HttpError> {
     let path = state.part_path(&upload.id);
+    if !tokio::fs::try_exists(&path).await? {
+        return Err(held_elsewhere(upload));
+    }
     match finalize::finish(state, album, &path, meta).await {
         Ok(finished) => {
             state

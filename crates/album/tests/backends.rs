@@ -316,3 +316,93 @@ async fn postgres_keeps_seq_unique_under_concurrent_uploads() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// Unfinished tus uploads are pinned to the instance that created them (their bytes are on
+/// its disk; docs/decisions/0008). A PATCH that a load balancer sends elsewhere must fail
+/// in a way clients retry (503 + Retry-After) without moving the shared offset, and the
+/// upload must still complete on its own instance and be seen through the other one.
+#[tokio::test]
+async fn unfinished_upload_is_pinned_and_a_misrouted_patch_is_retryable() {
+    let Some(env) = env() else { return };
+    let db = fresh_database(&env.pg_url).await;
+    let bucket = fresh_bucket(&env.s3_endpoint).await;
+    let objects = format!("s3://{bucket}?endpoint={}", env.s3_endpoint);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start(dir_a.path(), &db, &objects).await;
+    let b = start(dir_b.path(), &db, &objects).await;
+    let http = Client::new();
+    let album = a.ensure_album("Pinned uploads").await.unwrap();
+    let data = jpeg(11);
+    let half = data.len() / 2;
+
+    let created = http
+        .post(format!("{}/api/tus/", a.base_url()))
+        .header("Tus-Resumable", "1.0.0")
+        .bearer_auth(&album.upload_token)
+        .header("Upload-Length", data.len().to_string())
+        .header(
+            "Upload-Metadata",
+            format!(
+                "filename {}",
+                base64::engine::general_purpose::STANDARD.encode("p.jpg")
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    // Location names A; the same path on B is what a load balancer without affinity does.
+    let path = reqwest::Url::parse(created.headers()["location"].to_str().unwrap())
+        .unwrap()
+        .path()
+        .to_owned();
+    let patch = |base: String, offset: usize, bytes: Vec<u8>| {
+        http.patch(format!("{base}{path}"))
+            .header("Tus-Resumable", "1.0.0")
+            .bearer_auth(&album.upload_token)
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(bytes)
+            .send()
+    };
+    let r = patch(a.base_url(), 0, data[..half].to_vec()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    let r = patch(b.base_url(), half, data[half..].to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(r.headers()["upload-offset"], half.to_string().as_str());
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("another album server instance"));
+
+    // The row is shared: B reports the true offset, unchanged by the refused PATCH.
+    let head = http
+        .head(format!("{}{path}", b.base_url()))
+        .header("Tus-Resumable", "1.0.0")
+        .bearer_auth(&album.upload_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["upload-offset"], half.to_string().as_str());
+
+    let r = patch(a.base_url(), half, data[half..].to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let photo_id = r.headers()["hotshoe-photo-id"].to_str().unwrap().to_owned();
+    let web = http
+        .get(format!("{}/p/{photo_id}/web.jpg", b.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(web.status(), StatusCode::OK);
+    assert_eq!(web.bytes().await.unwrap().as_ref(), data.as_slice());
+    a.shutdown().await;
+    b.shutdown().await;
+}

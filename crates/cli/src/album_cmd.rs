@@ -91,6 +91,10 @@ async fn serve(args: ServeArgs, verbose: u8, json_logs: bool) -> Result<()> {
     std::fs::create_dir_all(&args.place.data)
         .with_context(|| format!("cannot create {}", args.place.data.display()))?;
     let log_file = hotshoe::logging::init(Some(&args.place.data), verbose.max(1), json_logs);
+    // One socket per open gallery page: a busy event outgrows a 1024 default.
+    if let Some(limit) = hotshoe::raise_open_files_limit() {
+        tracing::info!(limit, "open files limit");
+    }
     let mut config = album::Config::new(args.listen, &args.place.data);
     config.public_url = args.place.public_url;
     config.database_url = args.place.database;

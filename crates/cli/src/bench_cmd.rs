@@ -15,8 +15,6 @@ use crate::process_cmd::{cores, pool};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// What to benchmark (only `imaging` so far).
-    pub what: String,
     /// Folder of JPEGs; generated (camsim scenes) when missing or empty.
     pub dir: PathBuf,
     /// Compare against this tool (`vipsthumbnail`, or `none` for Hotshoe alone).
@@ -244,12 +242,6 @@ struct Row {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    if args.what != "imaging" {
-        bail!(
-            "unknown benchmark {:?}; try `hotshoe bench imaging DIR`",
-            args.what
-        );
-    }
     let has_jpegs = |d: &Path| {
         std::fs::read_dir(d).is_ok_and(|rd| {
             rd.filter_map(|e| e.ok())

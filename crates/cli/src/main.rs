@@ -9,6 +9,7 @@ use hotshoe::demo::{Demo, DemoOptions};
 use hotshoe::terminal::{qr_text, StatusLines};
 
 mod album_cmd;
+mod bench_album;
 mod bench_cmd;
 mod process_cmd;
 
@@ -47,8 +48,19 @@ enum Command {
     /// Render photos (files or folders) to web renditions: crop, resize, watermark,
     /// metadata policy; a worker per core. Exits non-zero when any file failed.
     Process(process_cmd::ProcessArgs),
-    /// Benchmarks: `hotshoe bench imaging DIR` compares renditions with vipsthumbnail.
-    Bench(bench_cmd::BenchArgs),
+    /// Benchmarks: `hotshoe bench imaging DIR` compares renditions with vipsthumbnail;
+    /// `hotshoe bench album` loads an album server on loopback (gallery page, live events).
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Renditions against vipsthumbnail on camera-like JPEGs (generated when DIR is empty).
+    Imaging(bench_cmd::BenchArgs),
+    /// One album server on 127.0.0.1: gallery page requests/s (wrk) and the time from an
+    /// upload completing to each of many SSE viewers receiving its event.
+    Album(bench_album::AlbumBenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -119,9 +131,12 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench(args) => {
+        Command::Bench(cmd) => {
             hotshoe::logging::init(None, cli.verbose, cli.log_json);
-            bench_cmd::run(args)
+            match cmd {
+                BenchCmd::Imaging(args) => bench_cmd::run(args),
+                BenchCmd::Album(args) => rt.block_on(bench_album::run(args)),
+            }
         }
     }
 }
