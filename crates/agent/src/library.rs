@@ -133,11 +133,19 @@ impl IncomingFile {
     }
 
     /// fsyncs, then renames onto a free name next to `final_path` (adding `-1`, `-2`, …
-    /// rather than overwriting anything already there). Returns the path, size and hash.
+    /// rather than overwriting anything already there), unless that name already holds the
+    /// same content. Returns the path, size and hash.
     pub async fn commit(mut self, final_path: &Path) -> io::Result<(PathBuf, u64, String)> {
         self.file.flush().await?;
         self.file.sync_all().await?;
         drop(self.file);
+        let hash = self.hasher.finalize().to_hex().to_string();
+        // The same content under the name already: an import cut short after its rename (a
+        // crash before the journal heard of it) is being repeated. Keep the one copy.
+        if same_content(final_path, self.bytes, &hash).await {
+            tokio::fs::remove_file(&self.tmp).await?;
+            return Ok((final_path.to_path_buf(), self.bytes, hash));
+        }
         let dest = free_name(final_path).await;
         tokio::fs::rename(&self.tmp, &dest).await?;
         if let Some(dir) = dest.parent() {
@@ -146,11 +154,7 @@ impl IncomingFile {
                 let _ = d.sync_all().await;
             }
         }
-        Ok((
-            dest,
-            self.bytes,
-            self.hasher.finalize().to_hex().to_string(),
-        ))
+        Ok((dest, self.bytes, hash))
     }
 
     /// Throws away what was written (a failed transfer).
@@ -158,6 +162,30 @@ impl IncomingFile {
         drop(self.file);
         let _ = tokio::fs::remove_file(&self.tmp).await;
     }
+}
+
+/// Whether `path` holds exactly `bytes` bytes hashing to `hash`.
+async fn same_content(path: &Path, bytes: u64, hash: &str) -> bool {
+    use tokio::io::AsyncReadExt;
+    match tokio::fs::metadata(path).await {
+        Ok(m) if m.len() == bytes => {}
+        _ => return false,
+    }
+    let Ok(mut f) = File::open(path).await else {
+        return false;
+    };
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match f.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+            }
+            Err(_) => return false,
+        }
+    }
+    hasher.finalize().to_hex().as_str() == hash
 }
 
 async fn free_name(path: &Path) -> PathBuf {
