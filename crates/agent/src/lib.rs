@@ -80,6 +80,12 @@ pub enum TargetKind {
         #[serde(default, skip_serializing)]
         token: Option<String>,
     },
+    /// An S3-compatible bucket (AWS, MinIO, R2, ...); keys in `docs/targets.md`.
+    S3(upload::s3::S3Config),
+    /// An FTP or FTPS (explicit TLS) server.
+    Ftp(upload::ftp::FtpConfig),
+    /// A local or network-mounted folder.
+    Folder(upload::folder::FolderConfig),
 }
 /// The agent's configuration.
 #[derive(Debug, Clone)]

@@ -3,7 +3,11 @@
 //! when the target or the network is down, under one bandwidth cap. Targets are small modules
 //! behind one trait, so the album server, S3, FTP and folders share the policy.
 
+pub mod folder;
+pub mod ftp;
+pub mod naming;
 mod pace;
+pub mod s3;
 pub mod tus;
 
 pub use pace::{Meter, Pacer, Throttle, PIECE};
@@ -84,6 +88,9 @@ pub fn build(cfg: &crate::TargetConfig) -> Result<Arc<dyn Target>, String> {
             upload_url,
             token.as_deref(),
         )?)),
+        crate::TargetKind::S3(c) => Ok(Arc::new(s3::S3Target::new(&cfg.name, c)?)),
+        crate::TargetKind::Ftp(c) => Ok(Arc::new(ftp::FtpTarget::new(&cfg.name, c)?)),
+        crate::TargetKind::Folder(c) => Ok(Arc::new(folder::FolderTarget::new(&cfg.name, c)?)),
     }
 }
 
