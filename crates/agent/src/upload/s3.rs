@@ -14,6 +14,7 @@ use bytes::Bytes;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
+use object_store::signer::{SignedUrlOptions, Signer};
 use object_store::{
     Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt, PutMultipartOptions,
     PutOptions, PutPayload, RetryConfig,
@@ -115,6 +116,8 @@ pub struct S3Target {
     template: String,
     public_url: Option<String>,
     store: Arc<AmazonS3>,
+    /// For the one request object_store has no call for (ListParts).
+    http: reqwest::Client,
 }
 
 impl S3Target {
@@ -170,6 +173,11 @@ impl S3Target {
             template: cfg.template.clone(),
             public_url: cfg.public_url.clone(),
             store: Arc::new(store),
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(30))
+                .build()
+                .map_err(|e| e.to_string())?,
         })
     }
 
@@ -200,6 +208,37 @@ impl S3Target {
         };
         a.insert(Attribute::ContentType, ct.into());
         a
+    }
+
+    /// `Gone` when the server no longer knows the multipart upload (expired after days
+    /// offline, aborted by a lifecycle rule). Asked with ListParts, signed by object_store,
+    /// because servers disagree on what UploadPart with a stale id answers (S3 and MinIO say
+    /// 404 NoSuchUpload, moto 500).
+    async fn check_upload_exists(&self, path: &ObjectPath, id: &str) -> Result<(), UploadError> {
+        let opts = SignedUrlOptions::new().with_query([("uploadId", id), ("max-parts", "1")]);
+        let url = self
+            .store
+            .signed_url_opts(reqwest::Method::GET, path, Duration::from_secs(300), &opts)
+            .await
+            .map_err(|e| map_err(e, "ListParts"))?;
+        let resp = self
+            .http
+            .get(url.as_str())
+            .send()
+            .await
+            .map_err(|e| UploadError::Transient(format!("ListParts: {e}")))?;
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            reqwest::StatusCode::NOT_FOUND => Err(UploadError::Gone(
+                "the multipart upload is no longer on the server".into(),
+            )),
+            s @ (reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN) => Err(
+                UploadError::Rejected(format!("ListParts: S3 refused the credentials ({s})")),
+            ),
+            s => Err(UploadError::Transient(format!(
+                "ListParts: server answered {s}"
+            ))),
+        }
     }
 
     async fn put_whole(
@@ -237,6 +276,18 @@ impl S3Target {
             .and_then(|s| serde_json::from_str::<MultipartState>(s).ok());
         let mut state = match stored {
             Some(s) if s.key == key && s.part_size == PART_SIZE && s.size == size => {
+                // A crash after S3 completed the upload but before the journal heard of it:
+                // the object is there whole.
+                if let Ok(meta) = self.store.head(path).await {
+                    if meta.size == size {
+                        let _ = self.store.abort_multipart(path, &s.id).await;
+                        return Ok(Uploaded {
+                            remote_id: Some(self.remote_id(key)),
+                            duplicate: true,
+                        });
+                    }
+                }
+                self.check_upload_exists(path, &s.id).await?;
                 tracing::info!(target = %self.name, shot = job.shot_id, parts_done = s.parts.len(), "resuming multipart upload");
                 s
             }
