@@ -88,9 +88,18 @@ pub fn build(cfg: &crate::TargetConfig) -> Result<Arc<dyn Target>, String> {
             upload_url,
             token.as_deref(),
         )?)),
-        crate::TargetKind::S3(c) => Ok(Arc::new(s3::S3Target::new(&cfg.name, c)?)),
-        crate::TargetKind::Ftp(c) => Ok(Arc::new(ftp::FtpTarget::new(&cfg.name, c)?)),
-        crate::TargetKind::Folder(c) => Ok(Arc::new(folder::FolderTarget::new(&cfg.name, c)?)),
+        crate::TargetKind::S3(c) => {
+            naming::validate(&c.template, &cfg.renditions)?;
+            Ok(Arc::new(s3::S3Target::new(&cfg.name, c)?))
+        }
+        crate::TargetKind::Ftp(c) => {
+            naming::validate(&c.template, &cfg.renditions)?;
+            Ok(Arc::new(ftp::FtpTarget::new(&cfg.name, c)?))
+        }
+        crate::TargetKind::Folder(c) => {
+            naming::validate(&c.template, &cfg.renditions)?;
+            Ok(Arc::new(folder::FolderTarget::new(&cfg.name, c)?))
+        }
     }
 }
 

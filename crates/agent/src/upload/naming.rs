@@ -61,6 +61,35 @@ pub fn object_name(template: &str, job: &UploadJob) -> Result<String, UploadErro
     Ok(segments.join("/"))
 }
 
+/// Checks a target's template when the config is loaded, so a typo shows at start and not at
+/// the first shot. A target that gets both renditions needs `{kind}` in its names: a JPEG
+/// shot's web rendition and original would otherwise share one name and overwrite each other.
+pub fn validate(template: &str, renditions: &[crate::Rendition]) -> Result<(), String> {
+    let job = UploadJob {
+        shot_id: 0,
+        kind: "web".into(),
+        target: String::new(),
+        upload_url: None,
+        attempts: 0,
+        path: "x.jpg".into(),
+        bytes: 0,
+        filename: "x.jpg".into(),
+        content_hash: "0".into(),
+        captured_at: None,
+        detected_at: "2026-01-01T00:00:00Z".into(),
+    };
+    object_name(template, &job).map_err(|e| e.to_string())?;
+    if renditions.len() > 1 && !template.contains("{kind}") {
+        return Err(format!(
+            "template {template:?} needs {{kind}}: this target gets more than one rendition of each shot"
+        ));
+    }
+    if !template.contains("{hash}") {
+        tracing::warn!(%template, "a name template without {{hash}} lets two cameras' IMG_0001 overwrite each other");
+    }
+    Ok(())
+}
+
 /// A configured prefix or sub-folder (`a/b/`), cleaned the same way; may be empty.
 pub fn clean_prefix(prefix: &str) -> Result<String, UploadError> {
     Ok(split_path(prefix)?.join("/"))
@@ -247,6 +276,11 @@ mod tests {
         let job = test_job("web", "a.jpg", "/r/x.jpg");
         assert!(object_name("../{hash}", &job).is_err());
         assert!(object_name("{nope}", &job).is_err());
+        use crate::Rendition::{Original, Web};
+        assert!(validate("{hash}-{kind}.{ext}", &[Web, Original]).is_ok());
+        assert!(validate("{stem}_{hash}.{ext}", &[Web]).is_ok());
+        assert!(validate("{stem}_{hash}.{ext}", &[Web, Original]).is_err());
+        assert!(validate("{hash", &[Web]).is_err());
         assert_eq!(clean_prefix("/event/day1/").unwrap(), "event/day1");
         assert!(clean_prefix("a/../../b").is_err());
     }
