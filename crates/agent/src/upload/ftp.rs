@@ -186,7 +186,9 @@ impl FtpTarget {
         Ok(())
     }
 
-    /// Size of a file on the server, `None` when it is not there.
+    /// Size of a file on the server; `None` when it is not there, or when the server has no
+    /// `SIZE` command (RFC 3659 is not universal): then nothing is skipped or resumed, every
+    /// attempt sends the whole file, which is slower but still correct.
     async fn size_of(
         ftp: &mut AsyncRustlsFtpStream,
         name: &str,
@@ -194,7 +196,16 @@ impl FtpTarget {
         match tokio::time::timeout(IO_TIMEOUT, ftp.size(name)).await {
             Err(_) => Err(UploadError::Transient("SIZE: timed out".into())),
             Ok(Ok(n)) => Ok(Some(n as u64)),
-            Ok(Err(FtpError::UnexpectedResponse(r))) if r.status == Status::FileUnavailable => {
+            Ok(Err(FtpError::UnexpectedResponse(r)))
+                if matches!(
+                    r.status,
+                    Status::FileUnavailable
+                        | Status::BadCommand
+                        | Status::BadArguments
+                        | Status::NotImplemented
+                        | Status::NotImplementedParameter
+                ) =>
+            {
                 Ok(None)
             }
             Ok(Err(e)) => Err(map_err(e, "SIZE")),
@@ -251,11 +262,14 @@ impl FtpTarget {
             timed(stream.finish(), "STOR (closing)").await?;
         }
         // The server says what it stored; a short file is never renamed into place.
-        let stored = Self::size_of(ftp, &part).await?.unwrap_or(0);
-        if stored != size {
-            return Err(UploadError::Transient(format!(
-                "server has {stored} of {size} bytes after the transfer"
-            )));
+        match Self::size_of(ftp, &part).await? {
+            Some(stored) if stored != size => {
+                return Err(UploadError::Transient(format!(
+                    "server has {stored} of {size} bytes after the transfer"
+                )));
+            }
+            // Without SIZE the server's 226 after the whole file is all we have.
+            _ => {}
         }
         if let Err(e) = timed(ftp.rename(part.as_str(), name), "RNFR/RNTO").await {
             // Some servers (IIS, some NAS) refuse to rename over an existing file.
