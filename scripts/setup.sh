@@ -25,6 +25,8 @@ if [ "$want_test" = 1 ]; then
   [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
   python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
   have curl || need_apt+=(curl)
+  # The FTPS target test makes its own CA and server certificate.
+  have openssl || need_apt+=(openssl)
   # The imaging benchmark step compares against libvips' vipsthumbnail.
   have vipsthumbnail || need_apt+=(libvips-tools)
   # `hotshoe bench album` loads the gallery page with wrk.
@@ -50,14 +52,21 @@ if [ "$want_test" = 1 ]; then
     echo "setup: installing browser test packages (npm)"
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
+  # The reference tus server (@tus/server + @tus/file-store), an independent peer for the
+  # agent's tus client (crates/agent/tests/tus_peer.rs).
+  if [ ! -d tests/tus-peer/node_modules/@tus/server ] || [ tests/tus-peer/package-lock.json -nt tests/tus-peer/node_modules/.package-lock.json ]; then
+    echo "setup: installing the tus test peer (npm)"
+    (cd tests/tus-peer && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
 fi
 
 if [ "$want_test" = 1 ]; then
-  # Independent tus client (tuspy) and S3 server (moto) for the album suite, in their own venv.
+  # Independent tus client (tuspy) and S3 server (moto) for the album suite, and the FTP/FTPS
+  # server (pyftpdlib + pyOpenSSL) for the agent's FTP target, in their own venv.
   album_venv="${HOTSHOE_CACHE:-$HOME/.cache/hotshoe}/album-venv"
-  if [ ! -x "$album_venv/bin/moto_server" ] || ! "$album_venv/bin/python" -c 'import tusclient' 2>/dev/null; then
-    echo "setup: installing album test peers (pip: tuspy, moto[server], boto3)"
+  if [ ! -x "$album_venv/bin/moto_server" ] || ! "$album_venv/bin/python" -c 'import tusclient, pyftpdlib, OpenSSL' 2>/dev/null; then
+    echo "setup: installing test peers (pip: tuspy, moto[server], boto3, pyftpdlib, pyopenssl)"
     python3 -m venv "$album_venv"
-    "$album_venv/bin/pip" install -q --disable-pip-version-check tuspy 'moto[server]' boto3 >/dev/null
+    "$album_venv/bin/pip" install -q --disable-pip-version-check tuspy 'moto[server]' boto3 pyftpdlib pyopenssl >/dev/null
   fi
 fi

@@ -79,8 +79,14 @@ pub enum TargetKind {
     Album {
         upload_url: String,
         #[serde(default, skip_serializing)]
-        token: Option<String>,
+        token: Option<upload::naming::Secret>,
     },
+    /// An S3-compatible bucket (AWS, MinIO, R2, ...); keys in `docs/targets.md`.
+    S3(upload::s3::S3Config),
+    /// An FTP or FTPS (explicit TLS) server.
+    Ftp(upload::ftp::FtpConfig),
+    /// A local or network-mounted folder.
+    Folder(upload::folder::FolderConfig),
 }
 /// The agent's configuration.
 #[derive(Debug, Clone)]

@@ -206,7 +206,7 @@ impl CameraHandle {
     pub async fn take_shot(&self) -> io::Result<ShotTaken> {
         let cfg = &self.shared.config;
         let seq = self.shared.state().card.reserve_seq();
-        let portrait = cfg.portrait_every > 0 && seq % cfg.portrait_every == 0;
+        let portrait = cfg.portrait_every > 0 && seq.is_multiple_of(cfg.portrait_every);
         let captured_at = now();
         let spec = ShotSpec {
             width: cfg.shot_size.0,

@@ -166,7 +166,7 @@ impl Transport for CamsimTransport {
     }
 
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
-        if buf.is_empty() || buf.len() % self.max_packet_size != 0 {
+        if buf.is_empty() || !buf.len().is_multiple_of(self.max_packet_size) {
             return Err(TransportError::Io(format!(
                 "read of {} bytes is not a whole number of {}-byte packets",
                 buf.len(),
@@ -203,7 +203,7 @@ impl Transport for CamsimTransport {
                 return Ok(filled);
             }
             if chunk.end {
-                let on_boundary = self.transfer_len % self.max_packet_size == 0;
+                let on_boundary = self.transfer_len.is_multiple_of(self.max_packet_size);
                 self.transfer_len = 0;
                 // A full read that ends on a packet boundary leaves the ZLP
                 // for the next read; a partial one was ended by it (or by a short packet).

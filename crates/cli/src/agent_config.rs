@@ -254,7 +254,8 @@ mod tests {
         match &cfg.targets[0].kind {
             agent::TargetKind::Album { upload_url, token } => {
                 assert_eq!(upload_url, "http://127.0.0.1:8470/api/v1/tus/abc");
-                assert_eq!(token.as_deref(), Some("SECRET123"));
+                assert_eq!(token.as_ref().map(|t| t.expose()), Some("SECRET123"));
+                assert!(!format!("{:?}", cfg.targets[0]).contains("SECRET"));
             }
             #[allow(unreachable_patterns)]
             other => panic!("{other:?}"),

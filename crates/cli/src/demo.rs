@@ -103,7 +103,9 @@ impl Demo {
                 concurrency: 2,
                 kind: agent::TargetKind::Album {
                     upload_url: album_info.upload_url.clone(),
-                    token: Some(album_info.upload_token.clone()),
+                    token: Some(agent::upload::naming::Secret::new(
+                        album_info.upload_token.clone(),
+                    )),
                 },
             }],
             // The virtual card persists between demo runs and belongs to this event.

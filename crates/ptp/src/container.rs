@@ -65,7 +65,7 @@ impl ContainerHeader {
         }
         if kind != ContainerKind::Data {
             let len = length as usize;
-            if len > MAX_PARAM_CONTAINER_LEN || (len - HEADER_LEN) % 4 != 0 {
+            if len > MAX_PARAM_CONTAINER_LEN || !(len - HEADER_LEN).is_multiple_of(4) {
                 return Err(WireError::Invalid(format!(
                     "{kind:?} container length {length} is not 12 + 4×(0..=5)"
                 )));

@@ -3,7 +3,11 @@
 //! when the target or the network is down, under one bandwidth cap. Targets are small modules
 //! behind one trait, so the album server, S3, FTP and folders share the policy.
 
+pub mod folder;
+pub mod ftp;
+pub mod naming;
 mod pace;
+pub mod s3;
 pub mod tus;
 
 pub use pace::{Meter, Pacer, Throttle, PIECE};
@@ -82,8 +86,20 @@ pub fn build(cfg: &crate::TargetConfig) -> Result<Arc<dyn Target>, String> {
         crate::TargetKind::Album { upload_url, token } => Ok(Arc::new(tus::TusTarget::new(
             &cfg.name,
             upload_url,
-            token.as_deref(),
+            token.as_ref().map(|t| t.expose()),
         )?)),
+        crate::TargetKind::S3(c) => {
+            naming::validate(&c.template, &cfg.renditions)?;
+            Ok(Arc::new(s3::S3Target::new(&cfg.name, c)?))
+        }
+        crate::TargetKind::Ftp(c) => {
+            naming::validate(&c.template, &cfg.renditions)?;
+            Ok(Arc::new(ftp::FtpTarget::new(&cfg.name, c)?))
+        }
+        crate::TargetKind::Folder(c) => {
+            naming::validate(&c.template, &cfg.renditions)?;
+            Ok(Arc::new(folder::FolderTarget::new(&cfg.name, c)?))
+        }
     }
 }
 

@@ -247,7 +247,7 @@ pub fn write_shot(dir: &Path, seq: u32, size: (u32, u32)) -> (String, String) {
     let jpeg = camsim::scene::render_shot(seq, &spec);
     let name = format!("IMG_{seq:04}.JPG");
     let path = dir.join(&name);
-    if seq % 3 == 0 {
+    if seq.is_multiple_of(3) {
         use std::io::Write;
         let mut f = std::fs::File::create(&path).unwrap();
         let half = jpeg.len() / 2;

@@ -336,7 +336,7 @@ impl Transport for UsbTransport {
         self.bulk_out.submit(Buffer::from(data.to_vec()));
         // nusb never sets URB_ZERO_PACKET, so the ZLP that tells the device
         // the transfer ended on a packet boundary is a transfer of its own.
-        if !data.is_empty() && data.len() % self.mps_out == 0 {
+        if !data.is_empty() && data.len().is_multiple_of(self.mps_out) {
             self.bulk_out.submit(Buffer::new(0));
         }
         let deadline = Instant::now() + self.timeout;
@@ -362,7 +362,7 @@ impl Transport for UsbTransport {
     }
 
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
-        if buf.is_empty() || buf.len() % self.mps_in != 0 {
+        if buf.is_empty() || !buf.len().is_multiple_of(self.mps_in) {
             return Err(TransportError::Io(format!(
                 "read of {} bytes is not a whole number of {}-byte packets",
                 buf.len(),
