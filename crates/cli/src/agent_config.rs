@@ -181,10 +181,22 @@ impl AgentFile {
                 .and_then(|u| u.picture_dir().map(|p| p.join("Hotshoe")))
                 .unwrap_or_else(|| data_dir.join("library")),
         };
+        let mut recipe = self.recipe.clone().unwrap_or_else(imaging::Recipe::web);
+        if let Some(w) = recipe.watermark.as_mut() {
+            // The recipe names the logo; imaging does no file I/O, so it is read here, once.
+            let path = w
+                .path
+                .as_deref()
+                .map(expand_home)
+                .context("recipe.watermark needs a path to a PNG file")?;
+            let png =
+                std::fs::read(&path).with_context(|| format!("watermark {}", path.display()))?;
+            w.png = std::sync::Arc::new(png);
+        }
         Ok(agent::AgentConfig {
             data_dir,
             library_dir,
-            recipe: self.recipe.clone().unwrap_or_else(imaging::Recipe::web),
+            recipe,
             targets: self.targets.iter().map(|t| t.0.clone()).collect(),
             import_existing: self.import_existing,
             bandwidth_limit: self.bandwidth_limit.map(|b| b.0).filter(|&b| b > 0),
@@ -264,6 +276,20 @@ mod tests {
         let shown = f.redacted();
         assert!(!shown.contains("SECRET"), "{shown}");
         assert!(shown.contains("backup"), "{shown}");
+    }
+
+    /// Every TOML block in docs/agent-config.md parses, so the documentation stays true.
+    #[test]
+    fn documented_examples_parse() {
+        let doc = include_str!("../../../docs/agent-config.md");
+        let mut blocks = 0;
+        for block in doc.split("```toml").skip(1) {
+            let text = block.split("```").next().unwrap();
+            let f: AgentFile = toml::from_str(text).unwrap_or_else(|e| panic!("{e}\nin:\n{text}"));
+            f.check().unwrap();
+            blocks += 1;
+        }
+        assert!(blocks >= 2, "the examples went missing");
     }
 
     #[test]
