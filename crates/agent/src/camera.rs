@@ -586,7 +586,7 @@ async fn fetch<T: Transport>(
     Ok(Fetched::Saved)
 }
 
-fn emit(ctx: &SourceCtx, id: i64, filename: &str, stage: Stage) {
+pub(crate) fn emit(ctx: &SourceCtx, id: i64, filename: &str, stage: Stage) {
     let _ = ctx.events.send(AgentEvent::Shot(ShotEvent {
         shot_id: id,
         filename: filename.to_owned(),

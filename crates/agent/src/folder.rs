@@ -16,8 +16,8 @@ use notify::Watcher;
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::camera::{capture_day, read_capture_time, SourceCtx};
-use crate::events::{AgentEvent, ShotEvent, Stage};
+use crate::camera::{capture_day, emit, read_capture_time, SourceCtx};
+use crate::events::Stage;
 use crate::journal::{Detected, ShotState};
 use crate::library::{original_path, sanitize_component, IncomingFile};
 
@@ -371,16 +371,6 @@ async fn list_images(root: &Path) -> Result<Vec<Found>, FolderError> {
         }
     }
     Ok(out)
-}
-
-fn emit(ctx: &SourceCtx, id: i64, filename: &str, stage: Stage) {
-    let _ = ctx.events.send(AgentEvent::Shot(ShotEvent {
-        shot_id: id,
-        filename: filename.to_owned(),
-        stage,
-        latency_ms: None,
-        error: None,
-    }));
 }
 
 #[cfg(test)]

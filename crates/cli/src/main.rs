@@ -220,23 +220,7 @@ async fn demo(args: DemoArgs, verbose: u8, json: bool) -> Result<()> {
     );
     println!();
 
-    // One listener for the whole run: a fresh `ctrl_c()` per loop turn could miss a signal
-    // that lands between two turns.
-    let stop = hotshoe::stop_signal();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            ev = events.recv() => match ev {
-                Ok(ev) => lines.show(&ev),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    lines.println(&format!("({n} status updates skipped)"));
-                }
-                Err(_) => break,
-            }
-        }
-    }
-    lines.println("stopping…");
+    lines.follow(&mut events).await;
     let counts = demo.agent.journal().counts().await.ok();
     demo.stop().await;
     if let Some(c) = counts {

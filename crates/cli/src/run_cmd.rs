@@ -150,21 +150,7 @@ pub async fn run(args: RunArgs, verbose: u8, json: bool) -> Result<()> {
         lines.println(&format!("watching {}", f.path.display()));
     }
 
-    let stop = crate::stop_signal();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            ev = events.recv() => match ev {
-                Ok(ev) => lines.show(&ev),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    lines.println(&format!("({n} status updates skipped)"));
-                }
-                Err(_) => break,
-            }
-        }
-    }
-    lines.println("stopping…");
+    lines.follow(&mut events).await;
     let counts = agent.journal().counts().await.ok();
     agent.shutdown().await;
     if let Some(c) = counts {

@@ -99,6 +99,27 @@ impl StatusLines {
         }
     }
 
+    /// Shows agent events until Ctrl-C or SIGTERM (or the agent goes away), then says so.
+    pub async fn follow(&mut self, events: &mut tokio::sync::broadcast::Receiver<AgentEvent>) {
+        // One listener for the whole run: a fresh `ctrl_c()` per loop turn could miss a
+        // signal that lands between two turns.
+        let stop = crate::stop_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                ev = events.recv() => match ev {
+                    Ok(ev) => self.show(&ev),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        self.println(&format!("({n} status updates skipped)"));
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        self.println("stopping…");
+    }
+
     fn target(&mut self, t: &TargetStatus) {
         let text = describe_target(t);
         if !self.tty {

@@ -121,11 +121,7 @@ impl AlbumProc {
 
     /// Every photo row of the album (all renditions, all states), as the admin API lists it.
     pub fn photos(&self, album_id: &str) -> Vec<Value> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        block_on(async {
             let resp = reqwest::Client::new()
                 .get(format!("{}/api/albums/{album_id}/photos", self.base))
                 .bearer_auth(&self.admin_token)
@@ -138,11 +134,7 @@ impl AlbumProc {
     }
 
     pub fn get_bytes(&self, path: &str) -> Vec<u8> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        block_on(async {
             let resp = reqwest::Client::new()
                 .get(format!("{}{path}", self.base))
                 .bearer_auth(&self.admin_token)
@@ -153,6 +145,15 @@ impl AlbumProc {
             resp.bytes().await.unwrap().to_vec()
         })
     }
+}
+
+/// The tests drive processes from plain threads; HTTP calls get a runtime of their own.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 impl Drop for AlbumProc {
