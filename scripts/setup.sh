@@ -18,7 +18,8 @@ have cmake || need_apt+=(cmake)
 have nasm || need_apt+=(nasm)
 if [ "$want_test" = 1 ]; then
   have chromium || need_apt+=(chromium)
-  have ip || need_apt+=(iproute2)
+  # ip and tc (the shaped-link test: namespaces, veth, tbf) both come with iproute2.
+  { have ip && have tc; } || need_apt+=(iproute2)
   have unshare || need_apt+=(util-linux)
   have node || need_apt+=(nodejs npm)
   # Album back ends: PostgreSQL 15 (tests/album/run-backends.sh), python venv for tuspy + moto.

@@ -51,6 +51,8 @@ pub struct AlbumProc {
     pub port: u16,
     pub base: String,
     pub admin_token: String,
+    /// The network namespace it runs in (None: the host's loopback).
+    pub netns: Option<String>,
 }
 
 /// What `hotshoe album create --json` prints.
@@ -65,12 +67,28 @@ impl AlbumProc {
     /// Starts a server on `port`; the admin token is read from its first start's output, or
     /// passed back in for a restart.
     pub fn start(data: &Path, port: u16, admin_token: Option<&str>) -> AlbumProc {
+        AlbumProc::start_in(None, "127.0.0.1", data, port, admin_token)
+    }
+
+    /// Starts a server inside network namespace `netns` (see [`NetLab`]) listening on
+    /// `host:port`; its API is then reached from a thread in that namespace.
+    pub fn start_in(
+        netns: Option<&str>,
+        host: &str,
+        data: &Path,
+        port: u16,
+        admin_token: Option<&str>,
+    ) -> AlbumProc {
         std::fs::create_dir_all(data).unwrap();
         let out_path = data.join(format!("serve-{}.out", Instant::now().elapsed().as_nanos()));
         let out = std::fs::File::create(&out_path).unwrap();
-        let child = Command::new(bin())
+        let mut cmd = match netns {
+            Some(ns) => NetLab::command(ns, &bin()),
+            None => Command::new(bin()),
+        };
+        let child = cmd
             .args(["album", "serve", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("{host}:{port}"))
             .arg("--data")
             .arg(data)
             .stdout(out.try_clone().unwrap())
@@ -97,8 +115,9 @@ impl AlbumProc {
             child,
             data: data.to_path_buf(),
             port,
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{host}:{port}"),
             admin_token: token,
+            netns: netns.map(str::to_owned),
         }
     }
 
@@ -121,6 +140,10 @@ impl AlbumProc {
 
     /// Every photo row of the album (all renditions, all states), as the admin API lists it.
     pub fn photos(&self, album_id: &str) -> Vec<Value> {
+        in_netns(self.netns.as_deref(), || self.photos_here(album_id))
+    }
+
+    fn photos_here(&self, album_id: &str) -> Vec<Value> {
         block_on(async {
             let resp = reqwest::Client::new()
                 .get(format!("{}/api/albums/{album_id}/photos", self.base))
@@ -134,6 +157,10 @@ impl AlbumProc {
     }
 
     pub fn get_bytes(&self, path: &str) -> Vec<u8> {
+        in_netns(self.netns.as_deref(), || self.get_bytes_here(path))
+    }
+
+    fn get_bytes_here(&self, path: &str) -> Vec<u8> {
         block_on(async {
             let resp = reqwest::Client::new()
                 .get(format!("{}{path}", self.base))
@@ -198,12 +225,27 @@ impl AgentDirs {
 
 impl AgentProc {
     pub fn start(dirs: &AgentDirs, setup_link: &str, extra: &[&str]) -> AgentProc {
+        AgentProc::start_in(None, dirs, setup_link, extra)
+    }
+
+    /// Starts `hotshoe run` inside network namespace `netns` (see [`NetLab`]); the hot
+    /// folder and data folders are shared with the host through the file system.
+    pub fn start_in(
+        netns: Option<&str>,
+        dirs: &AgentDirs,
+        setup_link: &str,
+        extra: &[&str],
+    ) -> AgentProc {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&dirs.log)
             .unwrap();
-        let child = Command::new(bin())
+        let mut cmd = match netns {
+            Some(ns) => NetLab::command(ns, &bin()),
+            None => Command::new(bin()),
+        };
+        let child = cmd
             .arg("run")
             .arg("--no-usb")
             .arg("--setup")
@@ -283,4 +325,178 @@ pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
         assert!(start.elapsed() < limit, "timed out after {limit:?}: {what}");
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// Runs `f` on a thread that has entered network namespace `ns` (`ip netns` name), or on
+/// a plain thread when `ns` is None. Only the calling thread changes namespace (setns(2)),
+/// so sockets made inside `f` live in `ns` while the rest of the test stays on the host.
+pub fn in_netns<T: Send>(ns: Option<&str>, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            if let Some(ns) = ns {
+                enter_netns(ns);
+            }
+            f()
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
+}
+
+/// Moves the calling thread into network namespace `ns` for good.
+pub fn enter_netns(ns: &str) {
+    use std::os::fd::AsRawFd;
+    let path = format!("/run/netns/{ns}");
+    let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // SAFETY: setns(2) on a namespace fd we hold open; it affects only this thread.
+    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
+}
+
+/// Why the network lab cannot run here, if it cannot: it needs root (namespaces, veth, tc)
+/// and the `ip` and `tc` tools (Debian: iproute2).
+pub fn netlab_unavailable() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not root (network namespaces, veth and tc need root)".into());
+    }
+    for tool in ["ip", "tc"] {
+        let found = Command::new(tool)
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            return Some(format!("`{tool}` is missing (apt-get install iproute2)"));
+        }
+    }
+    None
+}
+
+/// Skips a network-lab test with a message when the lab cannot run, except under CI=true,
+/// where a skipped test would hide that the suite never ran: there it fails.
+pub fn require_netlab(test: &str) -> bool {
+    match netlab_unavailable() {
+        None => true,
+        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{test} cannot run under CI=true: {why}")
+        }
+        Some(why) => {
+            eprintln!("SKIPPED {test}: {why}");
+            false
+        }
+    }
+}
+
+/// Two network namespaces joined by a veth pair, optionally shaped with `tbf` on both
+/// ends (tbf shapes what leaves a side, so both directions need one). The album side is
+/// `server_ip`, the photographer's laptop `agent_ip`; nothing else is reachable from either.
+/// Dropping it deletes both namespaces (and with them the veth pair): stop the processes
+/// inside first — `ip netns del` does not kill them — by declaring the lab before them.
+pub struct NetLab {
+    pub server_ns: String,
+    pub agent_ns: String,
+    pub server_if: String,
+    pub agent_if: String,
+    pub server_ip: String,
+    pub agent_ip: String,
+}
+
+impl NetLab {
+    /// `rate`: a tc rate such as "10mbit", or None for an unshaped veth.
+    pub fn new(rate: Option<&str>) -> NetLab {
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        // Unique per process and per lab, and short: interface names stop at 15 bytes.
+        let tag = format!(
+            "{}x{}",
+            std::process::id(),
+            SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let lab = NetLab {
+            server_ns: format!("hs-srv-{tag}"),
+            agent_ns: format!("hs-agt-{tag}"),
+            server_if: format!("hss{tag}"),
+            agent_if: format!("hsa{tag}"),
+            // Private addresses that exist only inside the two namespaces.
+            server_ip: "10.77.0.1".into(),
+            agent_ip: "10.77.0.2".into(),
+        };
+        // From here on Drop cleans up whatever part was made.
+        let ip = |args: &[&str]| run_tool("ip", args);
+        ip(&["netns", "add", &lab.server_ns]);
+        ip(&["netns", "add", &lab.agent_ns]);
+        ip(&[
+            "link",
+            "add",
+            &lab.server_if,
+            "netns",
+            &lab.server_ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &lab.agent_if,
+            "netns",
+            &lab.agent_ns,
+        ]);
+        for (ns, ifname, addr) in [
+            (&lab.server_ns, &lab.server_if, &lab.server_ip),
+            (&lab.agent_ns, &lab.agent_if, &lab.agent_ip),
+        ] {
+            ip(&[
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{addr}/24"),
+                "dev",
+                ifname,
+            ]);
+            ip(&["-n", ns, "link", "set", ifname, "up"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            if let Some(rate) = rate {
+                run_tool(
+                    "tc",
+                    &[
+                        "-n", ns, "qdisc", "add", "dev", ifname, "root", "tbf", "rate", rate,
+                        "burst", "32kbit", "latency", "400ms",
+                    ],
+                );
+            }
+        }
+        lab
+    }
+
+    /// `ip netns exec NS PROGRAM`: `ip` execs the program, so the child's pid is the
+    /// program's and killing the child kills it.
+    pub fn command(ns: &str, program: &Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).arg(program);
+        c
+    }
+}
+
+impl Drop for NetLab {
+    fn drop(&mut self) {
+        for ns in [&self.server_ns, &self.agent_ns] {
+            let _ = Command::new("ip")
+                .args(["netns", "del", ns])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+fn run_tool(tool: &str, args: &[&str]) {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
