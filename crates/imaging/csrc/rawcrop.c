@@ -22,10 +22,9 @@
 /* From libjpeg's internal jpegint.h (not installed). Stable since libjpeg 6b. */
 #define HS_DSTATE_SCANNING 205
 #define HS_DSTATE_RAW_OK 206
-/* The leading fields of struct jpeg_inverse_dct (jpegint.h): only inverse_DCT is touched. */
+/* The leading field of struct jpeg_inverse_dct (jpegint.h). */
 struct hs_inverse_dct_prefix {
   void (*start_pass)(j_decompress_ptr cinfo);
-  void *inverse_DCT[MAX_COMPONENTS];
 };
 
 struct hs_error {
@@ -94,27 +93,29 @@ void hs_free(hs_dec *d) {
 const char *hs_message(const hs_dec *d) { return d->err.message; }
 
 /*
- * Reads the headers, starts a raw decompression at 1/denom and limits it to the luma
- * columns [x0, x1) of the scaled frame (x1 = 0: the whole width). Returns 0 or -1.
+ * Reads the headers, starts a raw decompression at 1/denom (chroma at a further
+ * 1/chroma_denom, down to 1/8 in all) and limits it to the luma columns [x0, x1) of the
+ * scaled frame (x1 = 0: the whole width). Returns 0 or -1.
  */
 /* Not inlined: its locals must live in their own frame, below the caller's setjmp. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
 static int hs_start_inner(hs_dec *d, const unsigned char *data, unsigned long size,
-                          unsigned int denom, unsigned int x0, unsigned int x1,
-                          unsigned long max_memory, hs_geometry *g);
+                          unsigned int denom, unsigned int chroma_denom, unsigned int x0,
+                          unsigned int x1, unsigned long max_memory, hs_geometry *g);
 
 int hs_start(hs_dec *d, const unsigned char *data, unsigned long size, unsigned int denom,
-             unsigned int x0, unsigned int x1, unsigned long max_memory, hs_geometry *g) {
+             unsigned int chroma_denom, unsigned int x0, unsigned int x1,
+             unsigned long max_memory, hs_geometry *g) {
   /* libjpeg errors unwind to here; nothing below the setjmp is used after a longjmp. */
   if (setjmp(d->err.jump)) return -1;
-  return hs_start_inner(d, data, size, denom, x0, x1, max_memory, g);
+  return hs_start_inner(d, data, size, denom, chroma_denom, x0, x1, max_memory, g);
 }
 
 static int hs_start_inner(hs_dec *d, const unsigned char *data, unsigned long size,
-                          unsigned int denom, unsigned int x0, unsigned int x1,
-                          unsigned long max_memory, hs_geometry *g) {
+                          unsigned int denom, unsigned int chroma_denom, unsigned int x0,
+                          unsigned int x1, unsigned long max_memory, hs_geometry *g) {
   j_decompress_ptr cinfo = &d->cinfo;
   int ci;
   unsigned int align, ncols, dct, full_width;
@@ -129,7 +130,8 @@ static int hs_start_inner(hs_dec *d, const unsigned char *data, unsigned long si
     strcpy(d->err.message, "raw decoding needs 1 or 3 components");
     return -1;
   }
-  if (denom != 1 && denom != 2 && denom != 4 && denom != 8) {
+  if ((denom != 1 && denom != 2 && denom != 4 && denom != 8) ||
+      (chroma_denom != 1 && chroma_denom != 2 && chroma_denom != 4 && chroma_denom != 8)) {
     strcpy(d->err.message, "unsupported scale");
     return -1;
   }
@@ -142,19 +144,25 @@ static int hs_start_inner(hs_dec *d, const unsigned char *data, unsigned long si
   jpeg_start_decompress(cinfo);
   dct = DCTSIZE / denom;
 
-  /* 4:2:0 at a reduced scale: libjpeg would IDCT chroma at twice its size to save an
-   * upsampling step it never runs in raw mode. Force the scaled IDCT on chroma, as
-   * TurboJPEG's tj3DecompressToYUVPlanes8 does, so the planes stay 4:2:0. */
-  if (denom > 1 && cinfo->num_components == 3 && cinfo->max_h_samp_factor == 2 &&
-      cinfo->max_v_samp_factor == 2 && cinfo->comp_info[0].h_samp_factor == 2 &&
-      cinfo->comp_info[0].v_samp_factor == 2) {
+  /* Chroma's IDCT size. libjpeg picks a larger one for 4:2:0 at reduced scales (it
+   * upsamples through the IDCT, which raw mode does not want: TurboJPEG's
+   * tj3DecompressToYUVPlanes8 undoes it the same way), and the caller may want chroma at
+   * a further 1/chroma_denom, since renditions keep only a quarter of the chroma samples.
+   * The IDCT manager's start_pass picks the routine and quantisation table per component
+   * from DCT_scaled_size, as it does at the start of every output pass. */
+  if (cinfo->num_components == 3) {
+    int changed = 0, want = (int)(dct / chroma_denom);
     struct hs_inverse_dct_prefix *idct = (struct hs_inverse_dct_prefix *)cinfo->idct;
-    for (ci = 0; ci < 3; ci++) {
+    if (want < 1) want = 1;
+    for (ci = 1; ci < 3; ci++) {
       jpeg_component_info *c = &cinfo->comp_info[ci];
-      c->DCT_scaled_size = (int)dct;
-      c->MCU_sample_width = c->MCU_width * (int)dct;
-      idct->inverse_DCT[ci] = idct->inverse_DCT[0];
+      if (c->DCT_scaled_size != want) {
+        c->DCT_scaled_size = want;
+        c->MCU_sample_width = c->MCU_width * want;
+        changed = 1;
+      }
     }
+    if (changed) (*idct->start_pass)(cinfo);
   }
 
   full_width = cinfo->output_width;

@@ -41,6 +41,7 @@ extern "C" {
         data: *const u8,
         size: libc::c_ulong,
         denom: libc::c_uint,
+        chroma_denom: libc::c_uint,
         x0: libc::c_uint,
         x1: libc::c_uint,
         max_memory: libc::c_ulong,
@@ -57,6 +58,7 @@ pub(crate) const MIN_REGION: u32 = 64;
 pub(crate) struct RegionDecoder<'a> {
     dec: *mut RawDec,
     geo: Geometry,
+    chroma_denom: u32,
     // libjpeg reads from this slice until the decoder is freed.
     _data: &'a [u8],
 }
@@ -78,10 +80,12 @@ pub(crate) struct Origin {
 impl<'a> RegionDecoder<'a> {
     /// Reads the headers (all scans, for progressive files) and limits decoding to luma
     /// columns `[x0, x1)` of the frame at 1/`denom`; libjpeg moves `x0` down to an iMCU
-    /// column boundary (see `origin`).
+    /// column boundary (see `Origin`). Chroma is decoded at a further 1/`chroma_denom`
+    /// (`denom` × `chroma_denom` ≤ 8), which the planes' `hfactor`/`vfactor` reflect.
     pub fn start(
         data: &'a [u8],
         denom: u32,
+        chroma_denom: u32,
         (x0, x1): (u32, u32),
         max_memory_mib: u32,
     ) -> Result<RegionDecoder<'a>, ImagingError> {
@@ -93,6 +97,7 @@ impl<'a> RegionDecoder<'a> {
         let mut this = RegionDecoder {
             dec,
             geo: Geometry::default(),
+            chroma_denom,
             _data: data,
         };
         // SAFETY: `data` outlives the decoder (lifetime 'a); geo is a plain out-struct.
@@ -102,6 +107,7 @@ impl<'a> RegionDecoder<'a> {
                 data.as_ptr(),
                 data.len() as libc::c_ulong,
                 denom,
+                chroma_denom,
                 x0,
                 x1,
                 libc::c_ulong::from(max_memory_mib) << 20,
@@ -213,9 +219,14 @@ impl<'a> RegionDecoder<'a> {
         } else {
             (1, 1)
         };
+        // The stored subsampling, which TurboJPEG pads luma to.
+        let (hs, vs) = (
+            (hf / self.chroma_denom).max(1),
+            (vf / self.chroma_denom).max(1),
+        );
         let y0 = first * g.imcu_rows;
-        let x_end = (g.xoffset + g.buf_width[0]).min(g.out_width.next_multiple_of(hf));
-        let y_end = (last * g.imcu_rows).min(g.out_height.next_multiple_of(vf));
+        let x_end = (g.xoffset + g.buf_width[0]).min(g.out_width.next_multiple_of(hs));
+        let y_end = (last * g.imcu_rows).min(g.out_height.next_multiple_of(vs));
         let (lw, lh) = (x_end - g.xoffset, y_end - y0);
         let mut out: Vec<Plane> = Vec::with_capacity(comps);
         for (c, buf) in bufs.into_iter().enumerate() {
@@ -343,20 +354,30 @@ mod tests {
         }
     }
 
-    /// The region's samples against the same samples of TurboJPEG's full plane decode.
-    fn same_as_full(data: &[u8], denom: u32, cols: (u32, u32), rows: (u32, u32)) {
+    /// The region's samples against the same samples of TurboJPEG's full plane decode:
+    /// luma at 1/`denom`, chroma at 1/(`denom` × `cden`), which is the same IDCT of the
+    /// same coefficients.
+    fn same_as_full(data: &[u8], denom: u32, cden: u32, cols: (u32, u32), rows: (u32, u32)) {
         let mut full_dec = tj::Decoder::new(data, &limits()).unwrap();
         let full = full_dec.decode_planes(denom).unwrap();
-        let dec = RegionDecoder::start(data, denom, cols, 256).unwrap();
+        let full_chroma = if cden == 1 {
+            full.chroma.clone()
+        } else {
+            let mut dec = tj::Decoder::new(data, &limits()).unwrap();
+            dec.decode_planes(denom * cden).unwrap().chroma
+        };
+        let dec = RegionDecoder::start(data, denom, cden, cols, 256).unwrap();
         let (region, at) = dec.decode(rows).unwrap();
         assert!(
             at.x <= cols.0 && at.y <= rows.0,
             "{at:?} for {cols:?} {rows:?}"
         );
-        assert_eq!(
-            (region.hfactor, region.vfactor),
-            (full.hfactor, full.vfactor)
-        );
+        if full.chroma.is_some() {
+            assert_eq!(
+                (region.hfactor, region.vfactor),
+                (full.hfactor * cden, full.vfactor * cden)
+            );
+        }
         // The region reaches at least as far as asked.
         assert!(at.x + region.y.width >= cols.1.min(full.y.width));
         assert!(at.y + region.y.height >= rows.1.min(full.y.height));
@@ -375,8 +396,8 @@ mod tests {
             region.y.width,
             full.y.width.min(at.x + region.y.width) - at.x
         );
-        if let (Some([rcb, rcr]), Some([fcb, fcr])) = (&region.chroma, &full.chroma) {
-            let (cx, cy) = (at.x / full.hfactor, at.y / full.vfactor);
+        if let (Some([rcb, rcr]), Some([fcb, fcr])) = (&region.chroma, &full_chroma) {
+            let (cx, cy) = (at.x / region.hfactor, at.y / region.vfactor);
             check("Cb", rcb, fcb, cx, cy, rcb.stride);
             check("Cr", rcr, fcr, cx, cy, rcr.stride);
         } else {
@@ -411,7 +432,12 @@ mod tests {
                             if cols.1 - cols.0 < MIN_REGION {
                                 continue;
                             }
-                            same_as_full(&data, denom, cols, rows);
+                            for cden in [1, 2, 4, 8] {
+                                // A grey image has no chroma to scale.
+                                if denom * cden <= 8 && (cden == 1 || !grey) {
+                                    same_as_full(&data, denom, cden, cols, rows);
+                                }
+                            }
                         }
                     }
                 }
@@ -423,11 +449,11 @@ mod tests {
     fn truncated_data_is_an_error_not_grey() {
         let data = jpeg(640, 480, turbojpeg_sys::TJSAMP_TJSAMP_420, false, false);
         let cut = &data[..data.len() * 2 / 3];
-        let dec = RegionDecoder::start(cut, 1, (100, 400), 256).unwrap();
+        let dec = RegionDecoder::start(cut, 1, 1, (100, 400), 256).unwrap();
         let err = dec.decode((0, 480)).unwrap_err();
         assert!(matches!(err, ImagingError::Truncated), "{err:?}");
         // The rows above the cut still decode: libjpeg never reads past the region.
-        let dec = RegionDecoder::start(cut, 1, (100, 400), 256).unwrap();
+        let dec = RegionDecoder::start(cut, 1, 1, (100, 400), 256).unwrap();
         assert!(dec.decode((0, 64)).is_ok());
     }
 }

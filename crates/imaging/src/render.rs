@@ -157,16 +157,17 @@ fn jpeg_planes(
         .scaled(1.0 / f64::from(denom), 1.0 / f64::from(denom));
     // `crop` is in the coordinates of the decoded planes, which may start inside the frame.
     let (full, crop) = if dec.info.has_planes() {
-        drop(dec);
         let (sw, sh) = (sw.div_ceil(denom), sh.div_ceil(denom));
         let (cols, rows) = region(scaled_crop, plan.stored_out, sw, sh);
-        let region = rawcrop::RegionDecoder::start(data, denom, cols, CODEC_MEMORY_MIB)?;
+        let cden = chroma_denominator(&dec.info, scaled_crop, plan.stored_out, denom);
+        let region = rawcrop::RegionDecoder::start(data, denom, cden, cols, CODEC_MEMORY_MIB)?;
         if region.frame() != (sw, sh) {
             return Err(ImagingError::Codec(format!(
                 "libjpeg and TurboJPEG disagree on the frame size: {:?} vs {sw}x{sh}",
                 region.frame()
             )));
         }
+        drop(dec);
         check_budget(region.bytes(rows))?;
         let (planes, at) = region.decode(rows)?;
         let crop = Rect {
@@ -198,6 +199,20 @@ fn jpeg_planes(
     let upright = planes::orient_planes(small, orientation);
     prepared.stats.resize_ms = t.elapsed().as_secs_f64() * 1e3;
     Ok((upright, prepared))
+}
+
+/// How much further than luma chroma can be DCT-scaled (1, 2, 4 or 8). The rendition
+/// keeps chroma at half its size (4:2:0), so the stored chroma usually has far more samples
+/// than it needs: a 45 MP 4:2:2 frame cropped to 4:5 has 3.4× (across) and 6.7× (down)
+/// the output's chroma. The same 2× margin as for luma (`geometry::dct_denominator`)
+/// applies, so chroma keeps its detail while its IDCT and resize shrink fourfold or more.
+fn chroma_denominator(info: &tj::Info, crop: Rect, out: (u32, u32), denom: u32) -> u32 {
+    let Some((hs, vs)) = info.chroma_subsampling() else {
+        return 1;
+    };
+    let chroma_crop = crop.scaled(1.0 / f64::from(hs), 1.0 / f64::from(vs));
+    let d = geometry::dct_denominator(chroma_crop, out.0.div_ceil(2), out.1.div_ceil(2));
+    d.clamp(1, 8 / denom)
 }
 
 /// The luma columns and rows of a `fw`×`fh` (scaled) frame that resizing `crop` to `out`

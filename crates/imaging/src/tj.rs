@@ -107,6 +107,15 @@ impl Info {
         )
     }
 
+    /// Luma samples per stored chroma sample (across, down); `None` for grey images and
+    /// layouts without a plane decoder.
+    pub fn chroma_subsampling(&self) -> Option<(u32, u32)> {
+        if !self.has_planes() || self.subsamp == sys::TJSAMP_TJSAMP_GRAY {
+            return None;
+        }
+        Some((hfactor(self.subsamp), vfactor(self.subsamp)))
+    }
+
     /// Whether `decode_planes` can hand out the stored planes without a colour conversion.
     pub fn has_planes(&self) -> bool {
         self.subsamp != sys::TJSAMP_TJSAMP_UNKNOWN
@@ -282,7 +291,6 @@ fn plane_size(component: i32, w: u32, h: u32, subsamp: i32) -> (u32, u32) {
 }
 
 /// Luma samples per chroma sample across; asked of the library so no table can drift.
-#[cfg(test)]
 fn hfactor(subsamp: i32) -> u32 {
     if subsamp == sys::TJSAMP_TJSAMP_GRAY {
         return 1;
@@ -290,7 +298,6 @@ fn hfactor(subsamp: i32) -> u32 {
     (64 / plane_size(1, 64, 64, subsamp).0).max(1)
 }
 
-#[cfg(test)]
 fn vfactor(subsamp: i32) -> u32 {
     if subsamp == sys::TJSAMP_TJSAMP_GRAY {
         return 1;
