@@ -21,6 +21,7 @@ mod pixels;
 mod planes;
 pub mod quality;
 mod raw;
+mod rawcrop;
 mod recipe;
 mod render;
 mod sharpen;

@@ -11,7 +11,7 @@ use crate::geometry::{self, Rect};
 use crate::planes::{self, Planes};
 use crate::recipe::ColourPolicy;
 use crate::source::{self, Source};
-use crate::{container, decode, metadata, sharpen, tj, watermark, ImagingError, Recipe};
+use crate::{container, decode, metadata, rawcrop, sharpen, tj, watermark, ImagingError, Recipe};
 
 /// Memory the decoded frame of one image may take (planes or pixels at the chosen DCT
 /// scale). A 45 MP camera JPEG needs 68 MiB at full scale in 4:2:0 and 17 MiB at the
@@ -152,19 +152,36 @@ fn jpeg_planes(
     let (sw, sh) = (dec.info.width, dec.info.height);
     let plan = plan(sw, sh, orientation, recipe);
     let denom = geometry::dct_denominator(plan.stored_crop, plan.stored_out.0, plan.stored_out.1);
-    let bytes = if dec.info.has_planes() {
-        dec.planes_bytes(denom)
+    let scaled_crop = plan
+        .stored_crop
+        .scaled(1.0 / f64::from(denom), 1.0 / f64::from(denom));
+    // `crop` is in the coordinates of the decoded planes, which may start inside the frame.
+    let (full, crop) = if dec.info.has_planes() {
+        let (sw, sh) = (sw.div_ceil(denom), sh.div_ceil(denom));
+        let (cols, rows) = region(scaled_crop, plan.stored_out, sw, sh);
+        let cden = chroma_denominator(&dec.info, scaled_crop, plan.stored_out, denom);
+        let region = rawcrop::RegionDecoder::start(data, denom, cden, cols, CODEC_MEMORY_MIB)?;
+        if region.frame() != (sw, sh) {
+            return Err(ImagingError::Codec(format!(
+                "libjpeg and TurboJPEG disagree on the frame size: {:?} vs {sw}x{sh}",
+                region.frame()
+            )));
+        }
+        drop(dec);
+        check_budget(region.bytes(rows))?;
+        let (planes, at) = region.decode(rows)?;
+        let crop = Rect {
+            x: scaled_crop.x - f64::from(at.x),
+            y: scaled_crop.y - f64::from(at.y),
+            ..scaled_crop
+        };
+        (planes, crop)
     } else {
         let (w, h) = dec.scaled_size(denom);
         // Packed RGB (or CMYK) plus the full-resolution planes made from it.
-        u64::from(w) * u64::from(h) * 7
-    };
-    check_budget(bytes)?;
-    let full = if dec.info.has_planes() {
-        dec.decode_planes(denom)?
-    } else {
+        check_budget(u64::from(w) * u64::from(h) * 7)?;
         let (rgb, w, h) = dec.decode_rgb(denom)?;
-        Planes::from_rgb(&rgb, w, h)
+        (Planes::from_rgb(&rgb, w, h), scaled_crop)
     };
     let mut prepared = Prepared {
         exif,
@@ -177,14 +194,50 @@ fn jpeg_planes(
         started,
     };
     let t = Instant::now();
-    let crop = plan
-        .stored_crop
-        .scaled(1.0 / f64::from(denom), 1.0 / f64::from(denom));
     let small = planes::resize_planes(&full, crop, plan.stored_out.0, plan.stored_out.1)?;
     drop(full);
     let upright = planes::orient_planes(small, orientation);
     prepared.stats.resize_ms = t.elapsed().as_secs_f64() * 1e3;
     Ok((upright, prepared))
+}
+
+/// How much further than luma chroma can be DCT-scaled (1, 2, 4 or 8). The rendition
+/// keeps chroma at half its size (4:2:0), so the stored chroma usually has far more samples
+/// than it needs: a 45 MP 4:2:2 frame cropped to 4:5 has 3.4× (across) and 6.7× (down)
+/// the output's chroma. The same 2× margin as for luma (`geometry::dct_denominator`)
+/// applies, so chroma keeps its detail while its IDCT and resize shrink fourfold or more.
+fn chroma_denominator(info: &tj::Info, crop: Rect, out: (u32, u32), denom: u32) -> u32 {
+    let Some((hs, vs)) = info.chroma_subsampling() else {
+        return 1;
+    };
+    let chroma_crop = crop.scaled(1.0 / f64::from(hs), 1.0 / f64::from(vs));
+    let d = geometry::dct_denominator(chroma_crop, out.0.div_ceil(2), out.1.div_ceil(2));
+    d.clamp(1, 8 / denom)
+}
+
+/// The luma columns and rows of a `fw`×`fh` (scaled) frame that resizing `crop` to `out`
+/// reads: the crop box plus the reach of the Lanczos3 kernel (3 lobes) around it, taken at
+/// chroma resolution since the output's chroma is halved (4:2:0), plus rounding slack.
+/// Outside this box no sample influences the rendition, so it need not be decoded.
+fn region(crop: Rect, out: (u32, u32), fw: u32, fh: u32) -> ((u32, u32), (u32, u32)) {
+    let reach = |len: f64, out: u32| {
+        let scale = (len / f64::from(out.div_ceil(2).max(1))).max(1.0);
+        (3.0 * scale).ceil() + 4.0
+    };
+    let span = |start: f64, len: f64, out: u32, frame: u32| {
+        let m = reach(len, out);
+        let a = (start - m).floor().max(0.0) as u32;
+        let b = ((start + len + m).ceil() as u32).min(frame);
+        if b.saturating_sub(a) < rawcrop::MIN_REGION {
+            (0, frame)
+        } else {
+            (a.min(frame), b)
+        }
+    };
+    (
+        span(crop.x, crop.w, out.0, fw),
+        span(crop.y, crop.h, out.1, fh),
+    )
 }
 
 /// The crop and output size of one rendition, in the stored frame the decoder sees.

@@ -1,6 +1,6 @@
 //! A narrow safe wrapper over the TurboJPEG 3 API of libjpeg-turbo (built from source by
 //! `turbojpeg-sys`). Only what the rendition path needs: header, DCT-scaled decoding to
-//! Y/Cb/Cr planes or packed pixels, and encoding from planes.
+//! packed pixels (Y/Cb/Cr planes come from `rawcrop`), and encoding from planes.
 //!
 //! Why not the `turbojpeg` crate's safe API: it hides the limits we need against hostile
 //! files (`TJPARAM_MAXPIXELS`, `TJPARAM_MAXMEMORY`, `TJPARAM_STOPONWARNING`) and decodes
@@ -70,7 +70,7 @@ impl Handle {
 
 /// libjpeg's messages are the only error detail TurboJPEG gives; sort the common ones into
 /// the error kinds a caller acts on (retry a truncated transfer, give up on corrupt data).
-fn classify(msg: &str) -> ImagingError {
+pub(crate) fn classify(msg: &str) -> ImagingError {
     let m = msg.to_ascii_lowercase();
     if m.contains("premature end") || m.contains("ends prematurely") {
         ImagingError::Truncated
@@ -95,6 +95,7 @@ pub(crate) struct Info {
 }
 
 impl Info {
+    #[cfg(test)]
     pub fn is_grey(&self) -> bool {
         self.colorspace == sys::TJCS_TJCS_GRAY as i32
     }
@@ -104,6 +105,15 @@ impl Info {
             self.colorspace as u32,
             sys::TJCS_TJCS_CMYK | sys::TJCS_TJCS_YCCK
         )
+    }
+
+    /// Luma samples per stored chroma sample (across, down); `None` for grey images and
+    /// layouts without a plane decoder.
+    pub fn chroma_subsampling(&self) -> Option<(u32, u32)> {
+        if !self.has_planes() || self.subsamp == sys::TJSAMP_TJSAMP_GRAY {
+            return None;
+        }
+        Some((hfactor(self.subsamp), vfactor(self.subsamp)))
     }
 
     /// Whether `decode_planes` can hand out the stored planes without a colour conversion.
@@ -176,20 +186,11 @@ impl<'a> Decoder<'a> {
         )
     }
 
-    /// Bytes `decode_planes(denom)` will allocate, so callers can refuse before allocating.
-    pub fn planes_bytes(&self, denom: u32) -> u64 {
-        let (w, h) = self.scaled_size(denom);
-        let comps = if self.info.is_grey() { 1 } else { 3 };
-        (0..comps)
-            .map(|c| {
-                let (pw, ph) = plane_size(c, w, h, self.info.subsamp);
-                u64::from(pw) * u64::from(ph)
-            })
-            .sum()
-    }
-
     /// Decodes at 1/`denom` scale straight into the stored Y/Cb/Cr planes: no colour
-    /// conversion and no chroma upsampling, which is most of a full decode's work.
+    /// conversion and no chroma upsampling, which is most of a full decode's work. The
+    /// rendition path decodes planes through `rawcrop` (only the crop's region); this
+    /// whole-frame decode is the reference its tests compare against.
+    #[cfg(test)]
     pub fn decode_planes(&mut self, denom: u32) -> Result<Planes, ImagingError> {
         self.set_scale(denom)?;
         let (w, h) = self.scaled_size(denom);
