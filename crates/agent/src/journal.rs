@@ -456,6 +456,16 @@ impl Journal {
     /// uploaded or put back for a retry, so several workers of one target never take the
     /// same job (the connection lock makes select-then-claim atomic within this process).
     pub async fn next_upload(&self, target: &str) -> Result<Option<UploadJob>, JournalError> {
+        self.claim_upload(target, false).await
+    }
+
+    /// As [`Journal::next_upload`]; with `web_only`, only web renditions are claimed (the
+    /// worker kept free for them, so a new shot never waits for an original in flight).
+    pub async fn claim_upload(
+        &self,
+        target: &str,
+        web_only: bool,
+    ) -> Result<Option<UploadJob>, JournalError> {
         let target = target.to_owned();
         self.with(move |c| {
             let now = now_rfc3339();
@@ -468,10 +478,11 @@ impl Journal {
                      JOIN shots s ON s.id = u.shot_id
                      WHERE u.target = ?1 AND u.state = 'pending'
                        AND (u.next_attempt IS NULL OR u.next_attempt <= ?2)
+                       AND (?3 = 0 OR u.kind = 'web')
                      ORDER BY CASE u.kind WHEN 'web' THEN 0 ELSE 1 END,
                               COALESCE(s.captured_at, s.detected_at) DESC, s.id DESC
                      LIMIT 1",
-                    params![target, now],
+                    params![target, now, web_only],
                     |r| {
                         Ok(UploadJob {
                             shot_id: r.get(0)?,
@@ -944,6 +955,10 @@ mod tests {
             .unwrap();
             ids.push(id);
         }
+        // The worker kept for web renditions takes only those.
+        let web = j.claim_upload("album", true).await.unwrap().unwrap();
+        assert_eq!((web.shot_id, web.kind.as_str()), (ids[1], "web"));
+        j.release_claims().await.unwrap();
         let mut order = Vec::new();
         while let Some(job) = j.next_upload("album").await.unwrap() {
             order.push((job.shot_id, job.kind));

@@ -182,12 +182,17 @@ impl Agent {
                 processed: processed.clone(),
                 throttle: throttle.clone(),
                 meter: upload::Meter::new(),
+                web_only: false,
             };
             meters.push((cfg.name.clone(), uctx.meter.clone()));
-            for _ in 0..cfg.concurrency.max(1) {
+            let workers = cfg.concurrency.max(1);
+            let reserve = workers >= 2 && cfg.renditions.contains(&Rendition::Original);
+            for i in 0..workers {
+                let mut ctx = uctx.clone();
+                ctx.web_only = reserve && i == 0;
                 tasks.push(tokio::spawn(upload::run(
                     target.clone(),
-                    uctx.clone(),
+                    ctx,
                     cancel.child_token(),
                 )));
             }

@@ -129,6 +129,10 @@ pub struct UploadCtx {
     pub processed: Arc<Notify>,
     pub throttle: Throttle,
     pub meter: Meter,
+    /// This worker takes web renditions only. In a pool of two or more, one worker is kept
+    /// for them: web renditions jump the queue anyway, but without a free worker a new shot
+    /// would wait for an original in flight (seconds on a venue link).
+    pub web_only: bool,
 }
 
 /// Delay before retry number `attempt` (0-based): 0.5 s doubling to 60 s, with ±25 % jitter so
@@ -147,7 +151,7 @@ pub async fn run(target: Arc<dyn Target>, ctx: UploadCtx, cancel: CancellationTo
         if cancel.is_cancelled() {
             return;
         }
-        let job = match ctx.journal.next_upload(&name).await {
+        let job = match ctx.journal.claim_upload(&name, ctx.web_only).await {
             Ok(job) => job,
             Err(e) => {
                 tracing::error!(target = %name, error = %e, "journal unavailable to the uploader");
