@@ -302,9 +302,13 @@ pub enum ColourPolicy {
     #[default]
     KeepProfile,
     /// Require sRGB output: an untagged or sRGB original passes; one with any other
-    /// profile is refused with a clear error rather than shown with shifted colours,
-    /// since this build carries no colour-management engine.
+    /// profile is refused with a clear error rather than shown with shifted colours.
     RequireSrgb,
+    /// Convert to sRGB: an original with another ICC profile (Display P3, Adobe RGB, ...)
+    /// has the rendition's pixels converted and carries no profile, since untagged means
+    /// sRGB to every browser and viewer. Untagged and sRGB originals pass unchanged. A
+    /// profile that cannot be read or applied is an error, never a silent colour shift.
+    ConvertToSrgb,
 }
 
 /// A PNG logo (or a full-frame border with a transparent middle) composited onto the
