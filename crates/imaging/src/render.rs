@@ -328,9 +328,12 @@ fn finish(planes: Planes, prep: Prepared, recipe: &Recipe) -> Result<Rendition, 
     let (w, h) = (planes.y.width, planes.y.height);
     let tiff =
         metadata::for_rendition(prep.exif.as_ref(), recipe.metadata, &recipe.credits, (w, h));
-    let xmp = match recipe.metadata {
-        crate::MetadataPolicy::StripAll => None,
-        _ => metadata::xmp(&recipe.credits),
+    let (xmp, iptc) = match recipe.metadata {
+        crate::MetadataPolicy::StripAll => (None, None),
+        _ => (
+            metadata::xmp(&recipe.credits),
+            metadata::iptc(&recipe.credits),
+        ),
     };
     let icc = match recipe.colour {
         ColourPolicy::KeepProfile => prep.icc.as_deref(),
@@ -340,7 +343,7 @@ fn finish(planes: Planes, prep: Prepared, recipe: &Recipe) -> Result<Rendition, 
     };
     let encode = |q: u8| -> Result<Vec<u8>, ImagingError> {
         let raw = tj::encode_planes(&planes, q, icc)?;
-        container::assemble(&raw, tiff.as_deref(), xmp.as_deref())
+        container::assemble(&raw, tiff.as_deref(), xmp.as_deref(), iptc.as_deref())
     };
     let (jpeg, quality) = match recipe.target_bytes {
         None => (encode(recipe.quality)?, recipe.quality.clamp(1, 100)),
