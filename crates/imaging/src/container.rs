@@ -151,12 +151,14 @@ pub(crate) fn has_eoi(data: &[u8], scan_start: usize) -> bool {
 }
 
 /// Builds the rendition file from an encoder's output: SOI, our EXIF APP1 (first, where
-/// the EXIF standard puts it, so the encoder's JFIF APP0 is dropped), an XMP APP1, then
-/// the encoder's remaining segments and image data.
+/// the EXIF standard puts it, so the encoder's JFIF APP0 is dropped), an XMP APP1, an IPTC
+/// APP13, then the encoder's remaining segments and image data. Nothing comes from the
+/// original's segments, so its APP13 (possibly naming someone else) never survives.
 pub(crate) fn assemble(
     encoded: &[u8],
     exif: Option<&[u8]>,
     xmp: Option<&[u8]>,
+    iptc: Option<&[u8]>,
 ) -> Result<Vec<u8>, ImagingError> {
     let bad = || ImagingError::Encode("encoder output is not a JPEG".into());
     if !encoded.starts_with(&[0xFF, 0xD8]) {
@@ -174,6 +176,9 @@ pub(crate) fn assemble(
     }
     if let Some(xmp) = xmp {
         push_segment(&mut out, 0xE1, &[b"http://ns.adobe.com/xap/1.0/\0", xmp])?;
+    }
+    if let Some(iptc) = iptc {
+        push_segment(&mut out, 0xED, &[iptc])?;
     }
     out.extend_from_slice(rest);
     Ok(out)

@@ -10,6 +10,7 @@
 //! clocks for policy, or threads of its own; which shots to render, when, and where the
 //! results go belong to the agent (and `hotshoe process`, which runs a worker pool).
 
+mod colour;
 mod container;
 mod decode;
 mod error;

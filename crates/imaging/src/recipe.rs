@@ -32,7 +32,7 @@ pub struct Recipe {
     /// Unsharp-mask amount on luma after downscaling, 0 (off) to 1; 0.3 is "light".
     #[serde(default)]
     pub sharpen: f32,
-    /// Credit lines written into EXIF and XMP (unless `metadata` is `StripAll`).
+    /// Credit lines written into EXIF, XMP and IPTC (unless `metadata` is `StripAll`).
     #[serde(default)]
     pub credits: Credits,
     #[serde(default)]
@@ -269,8 +269,9 @@ pub enum MetadataPolicy {
     Keep,
 }
 
-/// Credit lines a rendition carries in EXIF (Artist, Copyright, ImageDescription) and XMP
-/// (dc:creator, dc:rights, photoshop:Credit, dc:description). Set values replace the
+/// Credit lines a rendition carries in EXIF (Artist, Copyright, ImageDescription), XMP
+/// (dc:creator, dc:rights, photoshop:Credit, dc:description) and IPTC-IIM (2:80 By-line,
+/// 2:116 Copyright Notice, 2:110 Credit, 2:120 Caption-Abstract). Set values replace the
 /// original's.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Credits {
@@ -302,9 +303,13 @@ pub enum ColourPolicy {
     #[default]
     KeepProfile,
     /// Require sRGB output: an untagged or sRGB original passes; one with any other
-    /// profile is refused with a clear error rather than shown with shifted colours,
-    /// since this build carries no colour-management engine.
+    /// profile is refused with a clear error rather than shown with shifted colours.
     RequireSrgb,
+    /// Convert to sRGB: an original with another ICC profile (Display P3, Adobe RGB, ...)
+    /// has the rendition's pixels converted and carries no profile, since untagged means
+    /// sRGB to every browser and viewer. Untagged and sRGB originals pass unchanged. A
+    /// profile that cannot be read or applied is an error, never a silent colour shift.
+    ConvertToSrgb,
 }
 
 /// A PNG logo (or a full-frame border with a transparent middle) composited onto the

@@ -11,7 +11,9 @@ use crate::geometry::{self, Rect};
 use crate::planes::{self, Planes};
 use crate::recipe::ColourPolicy;
 use crate::source::{self, Source};
-use crate::{container, decode, metadata, rawcrop, sharpen, tj, watermark, ImagingError, Recipe};
+use crate::{
+    colour, container, decode, metadata, rawcrop, sharpen, tj, watermark, ImagingError, Recipe,
+};
 
 /// Memory the decoded frame of one image may take (planes or pixels at the chosen DCT
 /// scale). A 45 MP camera JPEG needs 68 MiB at full scale in 4:2:0 and 17 MiB at the
@@ -43,6 +45,8 @@ pub struct Stats {
     pub dct_scale: u32,
     pub decode_ms: f64,
     pub resize_ms: f64,
+    /// ICC conversion to sRGB (0 unless the recipe converts and the original is tagged).
+    pub colour_ms: f64,
     pub encode_ms: f64,
 }
 
@@ -103,8 +107,17 @@ pub(crate) fn render_planes(
     };
     prepared.stats.source = kind;
     check_colour(prepared.icc.as_deref(), recipe.colour)?;
-    let t = Instant::now();
     let mut planes = planes;
+    if recipe.colour == ColourPolicy::ConvertToSrgb {
+        if let Some(icc) = &prepared.icc {
+            // Before the watermark, which is sRGB already and must not be converted.
+            let t = Instant::now();
+            let outcome = colour::to_srgb(&mut planes, icc)?;
+            prepared.stats.colour_ms = t.elapsed().as_secs_f64() * 1e3;
+            tracing::debug!(?outcome, ms = prepared.stats.colour_ms, "colour to sRGB");
+        }
+    }
+    let t = Instant::now();
     if recipe.sharpen > 0.0 {
         sharpen::luma(&mut planes.y, recipe.sharpen.min(1.0));
     }
@@ -289,11 +302,11 @@ pub(crate) fn check_budget(bytes: u64) -> Result<(), ImagingError> {
     Ok(())
 }
 
-/// sRGB profiles are recognised by their description; anything else would need a colour
-/// transform this build does not carry, so `RequireSrgb` refuses it instead of guessing.
+/// For `RequireSrgb`, sRGB profiles are recognised by their description; anything else is
+/// refused instead of guessed (`ConvertToSrgb` is the policy that converts).
 fn check_colour(icc: Option<&[u8]>, policy: ColourPolicy) -> Result<(), ImagingError> {
     let Some(icc) = icc else { return Ok(()) };
-    if policy == ColourPolicy::KeepProfile || is_srgb(icc) {
+    if policy != ColourPolicy::RequireSrgb || is_srgb(icc) {
         return Ok(());
     }
     Err(ImagingError::Colour(
@@ -315,18 +328,22 @@ fn finish(planes: Planes, prep: Prepared, recipe: &Recipe) -> Result<Rendition, 
     let (w, h) = (planes.y.width, planes.y.height);
     let tiff =
         metadata::for_rendition(prep.exif.as_ref(), recipe.metadata, &recipe.credits, (w, h));
-    let xmp = match recipe.metadata {
-        crate::MetadataPolicy::StripAll => None,
-        _ => metadata::xmp(&recipe.credits),
+    let (xmp, iptc) = match recipe.metadata {
+        crate::MetadataPolicy::StripAll => (None, None),
+        _ => (
+            metadata::xmp(&recipe.credits),
+            metadata::iptc(&recipe.credits),
+        ),
     };
     let icc = match recipe.colour {
         ColourPolicy::KeepProfile => prep.icc.as_deref(),
-        // Only sRGB gets this far; untagged means sRGB on the web anyway.
-        ColourPolicy::RequireSrgb => None,
+        // Only sRGB (or, converting, pixels now in sRGB) gets this far; untagged means sRGB
+        // on the web anyway, and saves the profile's bytes.
+        ColourPolicy::RequireSrgb | ColourPolicy::ConvertToSrgb => None,
     };
     let encode = |q: u8| -> Result<Vec<u8>, ImagingError> {
         let raw = tj::encode_planes(&planes, q, icc)?;
-        container::assemble(&raw, tiff.as_deref(), xmp.as_deref())
+        container::assemble(&raw, tiff.as_deref(), xmp.as_deref(), iptc.as_deref())
     };
     let (jpeg, quality) = match recipe.target_bytes {
         None => (encode(recipe.quality)?, recipe.quality.clamp(1, 100)),

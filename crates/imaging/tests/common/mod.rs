@@ -99,3 +99,40 @@ impl Lcg {
         self.0 >> 33
     }
 }
+
+/// The marker segments before the first SOS as (marker, body), read with bounds checks so a
+/// malformed rendition fails the test instead of panicking on a slice.
+pub fn segments(jpeg: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    assert!(jpeg.starts_with(&[0xFF, 0xD8]), "not a JPEG");
+    let mut out = Vec::new();
+    let mut pos = 2;
+    loop {
+        assert_eq!(jpeg.get(pos), Some(&0xFF), "marker expected at {pos}");
+        let marker = *jpeg.get(pos + 1).expect("marker byte");
+        if marker == 0xDA {
+            return out;
+        }
+        let len = jpeg
+            .get(pos + 2..pos + 4)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+            .expect("segment length");
+        assert!(len >= 2, "segment length {len}");
+        let body = jpeg.get(pos + 4..pos + 2 + len).expect("segment body");
+        out.push((marker, body.to_vec()));
+        pos += 2 + len;
+    }
+}
+
+/// The ICC profile of a JPEG (APP2 `ICC_PROFILE` chunks in sequence order), if any.
+pub fn icc_profile(jpeg: &[u8]) -> Option<Vec<u8>> {
+    let mut chunks: Vec<(u8, Vec<u8>)> = segments(jpeg)
+        .into_iter()
+        .filter(|(m, b)| *m == 0xE2 && b.starts_with(b"ICC_PROFILE\0") && b.len() > 14)
+        .map(|(_, b)| (b[12], b[14..].to_vec()))
+        .collect();
+    if chunks.is_empty() {
+        return None;
+    }
+    chunks.sort_by_key(|c| c.0);
+    Some(chunks.into_iter().flat_map(|c| c.1).collect())
+}
