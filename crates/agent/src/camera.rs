@@ -569,9 +569,16 @@ async fn fetch<T: Transport>(
         mb_per_s = format_args!("{:.1}", (bytes - offset) as f64 / 1e6 / secs.max(1e-6)),
         "original saved"
     );
+    announce_saved(ctx, id, &info.filename, dup);
+    Ok(Fetched::Saved)
+}
+
+/// Tells the processing worker and the UI that an original is in the library, or that it
+/// was skipped because the journal already has the same content under another shot.
+pub(crate) fn announce_saved(ctx: &SourceCtx, id: i64, filename: &str, dup: Option<i64>) {
     match dup {
         None => {
-            emit(ctx, id, &info.filename, Stage::Downloaded);
+            emit(ctx, id, filename, Stage::Downloaded);
             ctx.downloaded.notify_one();
         }
         Some(other) => {
@@ -580,10 +587,9 @@ async fn fetch<T: Transport>(
                 same_as = other,
                 "same content already in the journal; skipped"
             );
-            emit(ctx, id, &info.filename, Stage::Skipped);
+            emit(ctx, id, filename, Stage::Skipped);
         }
     }
-    Ok(Fetched::Saved)
 }
 
 pub(crate) fn emit(ctx: &SourceCtx, id: i64, filename: &str, stage: Stage) {

@@ -16,7 +16,7 @@ use notify::Watcher;
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::camera::{capture_day, emit, read_capture_time, SourceCtx};
+use crate::camera::{announce_saved, capture_day, emit, read_capture_time, SourceCtx};
 use crate::events::Stage;
 use crate::journal::{Detected, ShotState};
 use crate::library::{original_path, sanitize_component, IncomingFile};
@@ -259,20 +259,7 @@ impl Scan {
             .mark_downloaded(id, &path, bytes, &hash, captured_at.as_deref())
             .await?;
         tracing::info!(shot = id, name = %filename, bytes, "original copied from hot folder");
-        match dup {
-            None => {
-                emit(ctx, id, &filename, Stage::Downloaded);
-                ctx.downloaded.notify_one();
-            }
-            Some(other) => {
-                tracing::info!(
-                    shot = id,
-                    same_as = other,
-                    "same content already in the journal; skipped"
-                );
-                emit(ctx, id, &filename, Stage::Skipped);
-            }
-        }
+        announce_saved(ctx, id, &filename, dup);
         Ok(true)
     }
 }
