@@ -20,6 +20,8 @@ echo "== imaging benchmark, small set (prints time ratios vs vipsthumbnail; asse
 bench_dir=$(mktemp -d)
 "$HOTSHOE_BIN" bench imaging --small --repeat 1 "$bench_dir"
 rm -rf "$bench_dir"
+# The colour-conversion timing behind docs/decisions/0010 (prints; asserts only that it runs).
+cargo test --quiet -p imaging --test colour -- --ignored colour_cost --nocapture
 
 echo "== album benchmark, short (wrk on the gallery page, 200 SSE viewers; asserts no missed events, not time)"
 "$HOTSHOE_BIN" bench album --photos 20 --viewers 200 --uploads 5 --wrk-seconds 3

@@ -289,6 +289,18 @@ pub async fn create_album(
     title: &str,
     opts: &AlbumOptions,
 ) -> Result<AlbumInfo, AlbumError> {
+    let (title, password_hash) = checked_album(title, opts)?;
+    let (row, upload_token) = state.db.insert_album(title, opts, password_hash).await?;
+    tracing::info!(album_id = %row.id, title, visibility = row.visibility.as_str(),
+        review = row.review, "album created");
+    Ok(state.album_info(&row, upload_token))
+}
+
+/// The trimmed title, refused when empty or too long, and the password's hash when one is set.
+fn checked_album<'a>(
+    title: &'a str,
+    opts: &AlbumOptions,
+) -> Result<(&'a str, Option<String>), AlbumError> {
     let title = title.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(AlbumError::Invalid(
@@ -300,10 +312,7 @@ pub async fn create_album(
         .as_deref()
         .filter(|p| !p.is_empty())
         .map(auth::hash_password);
-    let (row, upload_token) = state.db.insert_album(title, opts, password_hash).await?;
-    tracing::info!(album_id = %row.id, title, visibility = row.visibility.as_str(),
-        review = row.review, "album created");
-    Ok(state.album_info(&row, upload_token))
+    Ok((title, password_hash))
 }
 
 /// Creates an album by opening the server's database directly, without a running server
@@ -327,17 +336,7 @@ pub async fn create_album_direct(
         (None, Some(u)) => u,
         (None, None) => format!("http://{}", config.listen),
     };
-    let title = title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(AlbumError::Invalid(
-            "album title must be 1 to 200 characters".into(),
-        ));
-    }
-    let password_hash = opts
-        .password
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(auth::hash_password);
+    let (title, password_hash) = checked_album(title, opts)?;
     let (row, upload_token) = db.insert_album(title, opts, password_hash).await?;
     db.close().await;
     tracing::info!(album_id = %row.id, title, "album created (direct)");

@@ -168,7 +168,7 @@ fn policy_is_kebab_case_in_config() {
 /// 24 MP Display P3 original. Ignored by default since timings on shared CI cores mean
 /// nothing; run with `cargo nextest run -p imaging --run-ignored only colour_cost`.
 #[test]
-#[ignore = "timing for docs/decisions/0010; run with --run-ignored only colour_cost"]
+#[ignore = "timing for docs/decisions/0010; scripts/test.sh runs it with --ignored"]
 fn colour_cost_of_a_2048_px_rendition() {
     let icc = ColorProfile::new_display_p3().encode().unwrap();
     let original = tagged_jpeg(6000, 4000, P3_RED, P3_GREEN, &icc);
