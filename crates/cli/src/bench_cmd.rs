@@ -232,8 +232,12 @@ struct Row {
     hotshoe_bytes: usize,
     vips_bytes: Option<usize>,
     dct_scale: u32,
+    /// Extra DCT scaling of chroma beyond luma's (1 when chroma is decoded like luma).
+    chroma_dct_scale: u32,
     /// Fast path's pixels (before encoding) against the reference's pixels.
     ssim_pre_encode: f64,
+    /// The same for chroma: the lower of Cb's and Cr's (none for greyscale).
+    ssim_chroma: Option<f64>,
     /// Encoded outputs against the reference's pixels (both capped near 0.96 by q85).
     ssim_hotshoe_jpeg: f64,
     ssim_vips_jpeg: Option<f64>,
@@ -297,9 +301,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         };
         println!("\n## {}", sc.name);
         println!(
-            "{:<24} {:>5} {:>10} {:>9} {:>9} {:>9} {:>6} {:>8} {:>8} {:>5} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            "{:<24} {:>5} {:>10} {:>9} {:>9} {:>9} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
             "image", "MP", "size", "hs ms", "hs proc", "vips ms", "ratio", "hs KB", "vips KB", "dct",
-            "ssim", "ssim hs", "ssim vp", "hs MiB", "vp MiB"
+            "ssim", "ssim c", "ssim hs", "ssim vp", "hs MiB", "vp MiB"
         );
         for img in &images {
             let row = bench_image(
@@ -318,6 +322,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
                             "{}: SSIM {:.4} < 0.99",
                             row.image, row.ssim_pre_encode
                         ));
+                    }
+                    if let Some(c) = row.ssim_chroma.filter(|&c| c < 0.99) {
+                        failures.push(format!("{}: chroma SSIM {c:.4} < 0.99", row.image));
                     }
                     print_row(&row);
                     rows.push(row);
@@ -388,7 +395,7 @@ fn file_name(p: &Path) -> String {
 fn print_row(r: &Row) {
     let opt = |v: Option<f64>, p: usize| v.map_or("-".into(), |v| format!("{v:.p$}"));
     println!(
-        "{:<24} {:>5.1} {:>10} {:>9.1} {:>9.1} {:>9} {:>6} {:>8.0} {:>8} {:>5} {:>7.4} {:>7.4} {:>7} {:>7.0} {:>7}",
+        "{:<24} {:>5.1} {:>10} {:>9.1} {:>9.1} {:>9} {:>6} {:>8.0} {:>8} {:>7} {:>7.4} {:>7} {:>7.4} {:>7} {:>7.0} {:>7}",
         r.image,
         r.megapixels,
         format!("{}x{}", r.width, r.height),
@@ -398,8 +405,13 @@ fn print_row(r: &Row) {
         opt(r.ratio, 2),
         r.hotshoe_bytes as f64 / 1024.0,
         r.vips_bytes.map_or("-".into(), |b| format!("{:.0}", b as f64 / 1024.0)),
-        format!("1/{}", r.dct_scale),
+        if r.chroma_dct_scale > 1 {
+            format!("1/{}+{}", r.dct_scale, r.chroma_dct_scale)
+        } else {
+            format!("1/{}", r.dct_scale)
+        },
         r.ssim_pre_encode,
+        opt(r.ssim_chroma, 4),
         r.ssim_hotshoe_jpeg,
         opt(r.ssim_vips_jpeg, 4),
         r.hotshoe_rss_mib,
@@ -440,9 +452,16 @@ fn bench_image(
         rend = Some(r);
     }
     let rend = rend.expect("at least one run");
-    let reference = imaging::quality::reference_luma(&data, recipe)?;
-    let fast = imaging::render_luma(&data, recipe)?;
-    let ssim_pre = imaging::quality::ssim(&fast, &reference);
+    let reference_ycc = imaging::quality::reference_ycc(&data, recipe)?;
+    let fast = imaging::render_ycc(&data, recipe)?;
+    let ssim_pre = imaging::quality::ssim(&fast.y, &reference_ycc.y);
+    let ssim_chroma = match (&fast.chroma, &reference_ycc.chroma) {
+        (Some([fb, fr]), Some([rb, rr])) => {
+            Some(imaging::quality::ssim(fb, rb).min(imaging::quality::ssim(fr, rr)))
+        }
+        _ => None,
+    };
+    let reference = reference_ycc.y;
     let ssim_hs = imaging::quality::ssim(&imaging::quality::decode_luma(&rend.jpeg)?, &reference);
 
     // Peak memory and per-process time of the real CLI on this one file.
@@ -475,7 +494,9 @@ fn bench_image(
         hotshoe_process_ms: hs_proc_ms,
         hotshoe_bytes: rend.jpeg.len(),
         dct_scale: rend.stats.dct_scale,
+        chroma_dct_scale: rend.stats.chroma_dct_scale,
         ssim_pre_encode: ssim_pre,
+        ssim_chroma,
         ssim_hotshoe_jpeg: ssim_hs,
         hotshoe_rss_mib: hs_rss,
         ..Row::default()

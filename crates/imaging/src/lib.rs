@@ -36,4 +36,6 @@ pub use facts::{probe, Facts};
 pub use recipe::{
     Anchor, BoxSize, ColourPolicy, Credits, Crop, MetadataPolicy, Position, Recipe, Watermark,
 };
-pub use render::{render, render_luma, Rendition, Stats, CODEC_MEMORY_MIB, DECODE_BUDGET_BYTES};
+pub use render::{
+    render, render_luma, render_ycc, Rendition, Stats, CODEC_MEMORY_MIB, DECODE_BUDGET_BYTES,
+};

@@ -28,6 +28,17 @@ pub(crate) fn source_of(o: u16, x: usize, y: usize, sw: usize, sh: usize) -> (us
     }
 }
 
+/// Whether turning a stored image upright reverses its x and its y axis: then what ends
+/// the upright image across (down) is where the stored one starts.
+pub(crate) fn mirrors_stored_axes(o: u16) -> (bool, bool) {
+    match o {
+        2 | 8 => (true, false),
+        3 | 7 => (true, true),
+        4 | 6 => (false, true),
+        _ => (false, false),
+    }
+}
+
 /// Returns the upright image; orientation 1 and unknown values return `img` untouched.
 pub(crate) fn apply(img: Pixels, orientation: u16) -> Pixels {
     if !(2..=8).contains(&orientation) {

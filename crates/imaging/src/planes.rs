@@ -116,12 +116,14 @@ pub(crate) fn resize_plane(
 }
 
 /// Crops and resizes every plane to a `width`×`height` image with 4:2:0 chroma (what the
-/// encoder writes). `crop` is in luma coordinates of `src`.
+/// encoder writes) for a rendition that `orientation` then turns upright. `crop` is in
+/// luma coordinates of `src`.
 pub(crate) fn resize_planes(
     src: &Planes,
     crop: Rect,
     width: u32,
     height: u32,
+    orientation: u16,
 ) -> Result<Planes, ImagingError> {
     let mut resizer = Resizer::new();
     let y = resize_plane(&mut resizer, &src.y, crop, width, height)?;
@@ -130,13 +132,21 @@ pub(crate) fn resize_planes(
         Some(planes) => {
             let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
             // An odd output size has a last chroma sample that covers one luma column (row)
-            // past the edge; stretch the box by that much so chroma stays aligned to luma.
+            // past the upright image's right (bottom) edge: stretch the box by that much so
+            // chroma stays aligned to luma. Where the orientation mirrors an axis, the
+            // upright end is the stored start, so the box grows towards the start there.
             let (hf, vf) = (f64::from(src.hfactor), f64::from(src.vfactor));
+            let (w, h) = (
+                crop.w / hf * f64::from(cw * 2) / f64::from(width),
+                crop.h / vf * f64::from(ch * 2) / f64::from(height),
+            );
+            let (mirror_x, mirror_y) = crate::orient::mirrors_stored_axes(orientation);
+            let (x, y) = (crop.x / hf, crop.y / vf);
             let ccrop = Rect {
-                x: crop.x / hf,
-                y: crop.y / vf,
-                w: crop.w / hf * f64::from(cw * 2) / f64::from(width),
-                h: crop.h / vf * f64::from(ch * 2) / f64::from(height),
+                x: if mirror_x { x - (w - crop.w / hf) } else { x },
+                y: if mirror_y { y - (h - crop.h / vf) } else { y },
+                w,
+                h,
             };
             let [cb, cr] = planes;
             Some([

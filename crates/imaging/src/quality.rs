@@ -7,7 +7,8 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use crate::geometry;
 use crate::{container, metadata, ImagingError, Recipe};
 
-/// An 8-bit luma image (JPEG's Y: 0.299 R + 0.587 G + 0.114 B, full range).
+/// One 8-bit sample plane: luma (JPEG's Y: 0.299 R + 0.587 G + 0.114 B, full range), or
+/// Cb or Cr in [`Ycc`].
 #[derive(Debug, Clone)]
 pub struct Luma {
     pub data: Vec<u8>,
@@ -15,12 +16,31 @@ pub struct Luma {
     pub height: u32,
 }
 
+/// A rendition's planes before encoding: luma at the output size and, for colour images,
+/// Cb and Cr at half size each way (the 4:2:0 the encoder writes).
+#[derive(Debug, Clone)]
+pub struct Ycc {
+    pub y: Luma,
+    pub chroma: Option<[Luma; 2]>,
+}
+
 /// Decodes a JPEG's luma at full size with zune-jpeg (an independent decoder).
 pub fn decode_luma(jpeg: &[u8]) -> Result<Luma, ImagingError> {
-    use zune_jpeg::zune_core::{
-        bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions,
-    };
-    let opts = DecoderOptions::new_fast().jpeg_set_out_colorspace(ColorSpace::Luma);
+    let (data, width, height) =
+        zune_decode(jpeg, zune_jpeg::zune_core::colorspace::ColorSpace::Luma)?;
+    Ok(Luma {
+        data,
+        width,
+        height,
+    })
+}
+
+fn zune_decode(
+    jpeg: &[u8],
+    out: zune_jpeg::zune_core::colorspace::ColorSpace,
+) -> Result<(Vec<u8>, u32, u32), ImagingError> {
+    use zune_jpeg::zune_core::{bytestream::ZCursor, options::DecoderOptions};
+    let opts = DecoderOptions::new_fast().jpeg_set_out_colorspace(out);
     let mut d = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(jpeg), opts);
     let data = d
         .decode()
@@ -28,60 +48,122 @@ pub fn decode_luma(jpeg: &[u8]) -> Result<Luma, ImagingError> {
     let info = d
         .info()
         .ok_or_else(|| ImagingError::Corrupt("no header".into()))?;
-    Ok(Luma {
-        data,
-        width: u32::from(info.width),
-        height: u32::from(info.height),
-    })
+    Ok((data, u32::from(info.width), u32::from(info.height)))
 }
 
 /// The reference: full-size decode (no DCT scaling), orientation applied to the whole
 /// frame, the same crop box, and a float Lanczos3 resize of luma. Slow on purpose: it
 /// takes none of the fast path's shortcuts.
 pub fn reference_luma(jpeg: &[u8], recipe: &Recipe) -> Result<Luma, ImagingError> {
-    let header = container::read_header(jpeg)?;
-    let orientation = metadata::orientation(metadata::parse(header.exif).as_ref());
     let full = decode_luma(jpeg)?;
-    let upright = crate::orient::apply(
-        crate::pixels::Pixels {
-            data: full.data,
-            width: full.width,
-            height: full.height,
-            model: crate::pixels::Model::Luma,
-        },
-        orientation,
-    );
-    let crop = geometry::crop_box(&recipe.crop, recipe.anchor, upright.width, upright.height);
-    let (w, h) = geometry::output_size(recipe.size(), crop.w, crop.h);
-    let crop = geometry::match_aspect(crop, w, h);
-    let f: Vec<f32> = upright.data.iter().map(|&v| f32::from(v)).collect();
-    let bytes: Vec<u8> = f.iter().flat_map(|v| v.to_ne_bytes()).collect();
-    let src = Image::from_vec_u8(upright.width, upright.height, bytes, PixelType::F32)
-        .map_err(|e| ImagingError::Corrupt(e.to_string()))?;
-    let mut dst = Image::new(w, h, PixelType::F32);
-    Resizer::new()
-        .resize(
-            &src,
-            &mut dst,
-            &ResizeOptions::new()
-                .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-                .crop(crop.x, crop.y, crop.w, crop.h),
-        )
-        .map_err(|e| ImagingError::Corrupt(e.to_string()))?;
-    let data = dst
-        .buffer()
-        .chunks_exact(4)
-        .map(|b| {
-            f32::from_ne_bytes([b[0], b[1], b[2], b[3]])
-                .round()
-                .clamp(0.0, 255.0) as u8
-        })
-        .collect();
-    Ok(Luma {
-        data,
-        width: w,
-        height: h,
+    let frame = Frame::of(jpeg, recipe, full.width, full.height)?;
+    frame.resize(full.data, false)
+}
+
+/// The reference for all three planes: zune-jpeg's full-size YCbCr (chroma upsampled to
+/// full size by the decoder), each plane turned upright on the whole frame, and float
+/// Lanczos3 from the same crop box to the luma size and to the 4:2:0 chroma size. Chroma
+/// shortcuts of the fast path (chroma decoded at a smaller DCT scale) are judged by it.
+pub fn reference_ycc(jpeg: &[u8], recipe: &Recipe) -> Result<Ycc, ImagingError> {
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    let header = container::read_header(jpeg)?;
+    if header.components == 1 {
+        return Ok(Ycc {
+            y: reference_luma(jpeg, recipe)?,
+            chroma: None,
+        });
+    }
+    let (ycc, width, height) = zune_decode(jpeg, ColorSpace::YCbCr)?;
+    let frame = Frame::of(jpeg, recipe, width, height)?;
+    let plane = |c: usize| ycc.iter().skip(c).step_by(3).copied().collect::<Vec<u8>>();
+    Ok(Ycc {
+        y: frame.resize(plane(0), false)?,
+        chroma: Some([frame.resize(plane(1), true)?, frame.resize(plane(2), true)?]),
     })
+}
+
+/// Where a rendition's pixels come from in an upright frame, per the slow path.
+struct Frame {
+    orientation: u16,
+    width: u32,
+    height: u32,
+    crop: geometry::Rect,
+    out: (u32, u32),
+}
+
+impl Frame {
+    fn of(jpeg: &[u8], recipe: &Recipe, width: u32, height: u32) -> Result<Frame, ImagingError> {
+        let header = container::read_header(jpeg)?;
+        let orientation = metadata::orientation(metadata::parse(header.exif).as_ref());
+        let (uw, uh) = crate::orient::oriented_size(orientation, width, height);
+        let crop = geometry::crop_box(&recipe.crop, recipe.anchor, uw, uh);
+        let (w, h) = geometry::output_size(recipe.size(), crop.w, crop.h);
+        Ok(Frame {
+            orientation,
+            width,
+            height,
+            crop: geometry::match_aspect(crop, w, h),
+            out: (w, h),
+        })
+    }
+
+    /// One stored full-size plane, upright, cropped and resized to the output (luma) or
+    /// to half of it rounded up (chroma, whose box stretches to cover the odd edge sample
+    /// exactly as the fast path's does).
+    fn resize(&self, stored: Vec<u8>, chroma: bool) -> Result<Luma, ImagingError> {
+        let upright = crate::orient::apply(
+            crate::pixels::Pixels {
+                data: stored,
+                width: self.width,
+                height: self.height,
+                model: crate::pixels::Model::Luma,
+            },
+            self.orientation,
+        );
+        let (w, h) = self.out;
+        let (mut crop, out) = (self.crop, (w, h));
+        let (crop, (ow, oh)) = if chroma {
+            let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+            crop.w *= f64::from(cw * 2) / f64::from(w);
+            crop.h *= f64::from(ch * 2) / f64::from(h);
+            // At the frame's edge the fast path's resizer clamps the stretched box too.
+            let frame = (f64::from(upright.width), f64::from(upright.height));
+            (crop.clamp_to(frame.0, frame.1), (cw, ch))
+        } else {
+            (crop, out)
+        };
+        let bytes: Vec<u8> = upright
+            .data
+            .iter()
+            .flat_map(|&v| f32::from(v).to_ne_bytes())
+            .collect();
+        let src = Image::from_vec_u8(upright.width, upright.height, bytes, PixelType::F32)
+            .map_err(|e| ImagingError::Corrupt(e.to_string()))?;
+        let mut dst = Image::new(ow, oh, PixelType::F32);
+        Resizer::new()
+            .resize(
+                &src,
+                &mut dst,
+                &ResizeOptions::new()
+                    .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+                    .crop(crop.x, crop.y, crop.w, crop.h),
+            )
+            .map_err(|e| ImagingError::Corrupt(e.to_string()))?;
+        let data = dst
+            .buffer()
+            .chunks_exact(4)
+            .map(|b| {
+                f32::from_ne_bytes([b[0], b[1], b[2], b[3]])
+                    .round()
+                    .clamp(0.0, 255.0) as u8
+            })
+            .collect();
+        Ok(Luma {
+            data,
+            width: ow,
+            height: oh,
+        })
+    }
 }
 
 /// Mean SSIM over 8×8 windows (stride 4) with the standard constants; 1.0 is identical.

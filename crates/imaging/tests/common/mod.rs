@@ -60,6 +60,17 @@ pub fn decode_rgb(jpeg: &[u8]) -> (Vec<u8>, usize, usize) {
 /// Encodes RGB pixels at q95 4:4:4 (no chroma bleed between test patches) with an EXIF
 /// block holding only Orientation.
 pub fn encode_with_orientation(rgb: &[u8], w: usize, h: usize, orientation: u16) -> Vec<u8> {
+    encode_oriented(rgb, w, h, orientation, SamplingFactor::F_1_1)
+}
+
+/// `encode_with_orientation` with another chroma subsampling.
+pub fn encode_oriented(
+    rgb: &[u8],
+    w: usize,
+    h: usize,
+    orientation: u16,
+    sampling: SamplingFactor,
+) -> Vec<u8> {
     let field = Field {
         tag: exif::Tag::Orientation,
         ifd_num: In::PRIMARY,
@@ -72,7 +83,7 @@ pub fn encode_with_orientation(rgb: &[u8], w: usize, h: usize, orientation: u16)
 
     let mut out = Vec::new();
     let mut enc = Encoder::new(&mut out, 95);
-    enc.set_sampling_factor(SamplingFactor::F_1_1);
+    enc.set_sampling_factor(sampling);
     enc.add_exif_metadata(&tiff.into_inner()).unwrap();
     enc.encode(rgb, w as u16, h as u16, ColorType::Rgb).unwrap();
     out
