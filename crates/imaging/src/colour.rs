@@ -1,13 +1,18 @@
-//! Colour conversion to sRGB for `ColourPolicy::ConvertToSrgb`, with moxcms (pure Rust; see
-//! docs/decisions/0010-colour-conversion.md).
+//! Colour conversion to sRGB for `ColourPolicy::ConvertToSrgb`, and the sRGB check for
+//! `RequireSrgb`, with moxcms (pure Rust; see docs/decisions/0010-colour-conversion.md).
 //!
-//! It runs on the small upright planes, after resizing and before sharpening and the
-//! watermark: a 2048 px rendition has ~3 MP where the original has 24–45, and the
-//! watermark (an sRGB PNG) must be drawn into sRGB pixels, not converted with the photo.
-//! Two luma rows and one chroma row are converted at a time, so the only extra memory is
-//! one RGB buffer of two rows.
+//! RGB and grey originals are converted on the small upright planes, after resizing and
+//! before sharpening and the watermark: a 2048 px rendition has ~3 MP where the original
+//! has 24–45, and the watermark (an sRGB PNG) must be drawn into sRGB pixels, not converted
+//! with the photo. Two luma rows and one chroma row are converted at a time, so the only
+//! extra memory is one RGB buffer of two rows. CMYK is the exception (`cmyk_to_srgb`): it
+//! has no planes, so it is converted where it is decoded, at the DCT-scaled size.
 
-use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+use std::sync::Arc;
+
+use moxcms::{
+    ColorProfile, DataColorSpace, Layout, ProfileText, Transform8BitExecutor, TransformOptions,
+};
 
 use crate::planes::{Plane, Planes};
 use crate::ImagingError;
@@ -20,44 +25,24 @@ pub(crate) enum Outcome {
     Converted,
 }
 
-/// Converts `planes` (JFIF full-range YCbCr in the colour space of `icc`) to sRGB in place.
-/// A profile moxcms cannot read, or one that does not match the pixels (a CMYK or grey
-/// profile on colour planes), is an error: publishing with guessed colours is what this
-/// policy exists to prevent.
+/// Converts `planes` (JFIF full-range YCbCr, or grey, in the colour space of `icc`) to sRGB
+/// in place. A profile moxcms cannot read, or one that does not match the pixels (a CMYK
+/// or grey profile on colour planes, an RGB one on grey), is an error: publishing with
+/// guessed colours is what this policy exists to prevent.
 pub(crate) fn to_srgb(planes: &mut Planes, icc: &[u8]) -> Result<Outcome, ImagingError> {
-    let src = ColorProfile::new_from_slice(icc).map_err(|e| {
-        ImagingError::Colour(format!(
-            "the original's ICC profile cannot be read ({e}); \
-             use colour = \"keep-profile\" to embed it unconverted"
-        ))
-    })?;
-    let srgb = ColorProfile::new_srgb();
+    let src = parse(icc)?;
     let layout = match (src.color_space, planes.chroma.is_some()) {
         (DataColorSpace::Rgb, true) => Layout::Rgb,
         (DataColorSpace::Gray, false) => Layout::Gray,
         (space, colour) => {
-            return Err(ImagingError::Colour(format!(
-                "the original's ICC profile is for {space:?} data but its pixels are {}; \
-                 cannot convert to sRGB",
-                if colour { "colour" } else { "greyscale" }
-            )))
+            return Err(mismatch(space, if colour { "colour" } else { "greyscale" }))
         }
     };
     // Grey goes to RGB (R = G = B) and back to luma: moxcms's grey-to-grey path would need
     // a grey sRGB-curve profile we would have to build by hand.
-    let transform = src
-        .create_transform_8bit(layout, &srgb, Layout::Rgb, TransformOptions::default())
-        .map_err(|e| {
-            ImagingError::Colour(format!(
-                "no transform from the original's ICC profile to sRGB ({e})"
-            ))
-        })?;
-    let run = |src: &[u8], dst: &mut [u8]| {
-        transform
-            .transform(src, dst)
-            .map_err(|e| ImagingError::Colour(format!("colour transform failed: {e}")))
-    };
-    if layout == Layout::Rgb && is_identity(&run)? {
+    let transform = srgb_transform(&src, layout)?;
+    let run = runner(&transform);
+    if is_identity(&run, layout)? {
         return Ok(Outcome::AlreadySrgb);
     }
     match &mut planes.chroma {
@@ -69,23 +54,140 @@ pub(crate) fn to_srgb(planes: &mut Planes, icc: &[u8]) -> Result<Outcome, Imagin
     Ok(Outcome::Converted)
 }
 
+/// Converts packed CMYK as libjpeg decodes an Adobe JPEG (inverted: 255 = no ink) to
+/// packed sRGB through the original's CMYK profile. `cmyk` is inverted in place on the
+/// way: ICC CMYK counts ink (0 = none), and the buffer is not needed afterwards. Every
+/// 4-component JPEG is taken as inverted, as by the naive path (`tj::cmyk_to_rgb`): that
+/// is how Photoshop writes them, plain CMYK or YCCK, and there is no marker for the rest.
+pub(crate) fn cmyk_to_srgb(cmyk: &mut [u8], icc: &[u8]) -> Result<Vec<u8>, ImagingError> {
+    let src = parse(icc)?;
+    if src.color_space != DataColorSpace::Cmyk {
+        return Err(mismatch(src.color_space, "CMYK"));
+    }
+    // moxcms takes 8-bit CMYK in the four-channel `Rgba` layout (`Cmyka` is CMYK + alpha).
+    let transform = srgb_transform(&src, Layout::Rgba)?;
+    cmyk.iter_mut().for_each(|v| *v = 255 - *v);
+    let mut rgb = vec![0u8; cmyk.len() / 4 * 3];
+    runner(&transform)(cmyk, &mut rgb)?;
+    Ok(rgb)
+}
+
+/// For `RequireSrgb`: passes iff `icc` describes sRGB by what it does, not by what it is
+/// called (a Display P3 profile named "sRGB" must not pass, an sRGB one from a camera
+/// vendor with its own name must): an RGB profile, or a grey one with sRGB's curve, whose
+/// transform to moxcms's sRGB moves no colour of a grid by more than one level.
+pub(crate) fn check_srgb(icc: &[u8]) -> Result<(), ImagingError> {
+    let src = parse(icc)?;
+    if is_srgb(&src)? {
+        return Ok(());
+    }
+    Err(ImagingError::Colour(format!(
+        "the original's ICC profile ({}) does not describe sRGB colours and the recipe \
+         requires sRGB; use colour = \"convert-to-srgb\" to convert it or \
+         \"keep-profile\" to embed it",
+        describe(&src)
+    )))
+}
+
+fn is_srgb(src: &ColorProfile) -> Result<bool, ImagingError> {
+    let layout = match src.color_space {
+        DataColorSpace::Rgb => Layout::Rgb,
+        DataColorSpace::Gray => Layout::Gray,
+        _ => return Ok(false),
+    };
+    // A profile moxcms reads but cannot build a transform from cannot be shown to be sRGB.
+    let Ok(transform) = srgb_transform(src, layout) else {
+        return Ok(false);
+    };
+    let run = runner(&transform);
+    is_identity(&run, layout)
+}
+
+/// The original's profile, parsed; the error names what the photographer can do instead.
+fn parse(icc: &[u8]) -> Result<ColorProfile, ImagingError> {
+    ColorProfile::new_from_slice(icc).map_err(|e| {
+        ImagingError::Colour(format!(
+            "the original's ICC profile cannot be read ({e}); \
+             use colour = \"keep-profile\" to embed it unconverted"
+        ))
+    })
+}
+
+fn mismatch(space: DataColorSpace, pixels: &str) -> ImagingError {
+    ImagingError::Colour(format!(
+        "the original's ICC profile is for {space:?} data but its pixels are {pixels}; \
+         cannot convert to sRGB"
+    ))
+}
+
+/// An 8-bit transform from `src` (pixels in `layout`) to packed sRGB. Perceptual, the
+/// default intent, reads A2B0 from LUT profiles, the one table CMYK output profiles must
+/// have.
+fn srgb_transform(
+    src: &ColorProfile,
+    layout: Layout,
+) -> Result<Arc<Transform8BitExecutor>, ImagingError> {
+    src.create_transform_8bit(
+        layout,
+        &ColorProfile::new_srgb(),
+        Layout::Rgb,
+        TransformOptions::default(),
+    )
+    .map_err(|e| {
+        ImagingError::Colour(format!(
+            "no transform from the original's ICC profile to sRGB ({e})"
+        ))
+    })
+}
+
+fn runner(
+    transform: &Arc<Transform8BitExecutor>,
+) -> impl Fn(&[u8], &mut [u8]) -> Result<(), ImagingError> + '_ {
+    move |src, dst| {
+        transform
+            .transform(src, dst)
+            .map_err(|e| ImagingError::Colour(format!("colour transform failed: {e}")))
+    }
+}
+
+/// How a profile calls itself, for error messages: its description (cut short, since it
+/// comes from the file) and its data colour space.
+fn describe(profile: &ColorProfile) -> String {
+    let text = match &profile.description {
+        Some(ProfileText::PlainString(s)) => s.as_str(),
+        Some(ProfileText::Localizable(v)) => v.first().map_or("", |s| s.value.as_str()),
+        Some(ProfileText::Description(d)) => d.ascii_string.as_str(),
+        None => "",
+    };
+    let text: String = text.trim_end_matches('\0').chars().take(64).collect();
+    format!("{text:?}, {:?}", profile.color_space)
+}
+
 type Run<'a> = dyn Fn(&[u8], &mut [u8]) -> Result<(), ImagingError> + 'a;
 
-/// Whether the transform leaves an 8×8×8 grid of colours within one level: then the
-/// profile is sRGB (whatever its name says) and converting would only add rounding.
-fn is_identity(run: &Run) -> Result<bool, ImagingError> {
-    let levels: Vec<u8> = (0..8u8).map(|i| (u16::from(i) * 255 / 7) as u8).collect();
-    let mut grid = Vec::with_capacity(8 * 8 * 8 * 3);
-    for &r in &levels {
-        for &g in &levels {
-            for &b in &levels {
-                grid.extend([r, g, b]);
+/// Whether the transform leaves colours within one level: an 8×8×8 grid for RGB, every
+/// level for grey (whose curve is all there is). Then the profile is sRGB (whatever its
+/// name says) and converting would only add rounding.
+fn is_identity(run: &Run, layout: Layout) -> Result<bool, ImagingError> {
+    let (grid, want): (Vec<u8>, Vec<u8>) = if layout == Layout::Gray {
+        let ramp: Vec<u8> = (0..=255).collect();
+        let rgb = ramp.iter().flat_map(|&v| [v; 3]).collect();
+        (ramp, rgb)
+    } else {
+        let levels: Vec<u8> = (0..8u8).map(|i| (u16::from(i) * 255 / 7) as u8).collect();
+        let mut grid = Vec::with_capacity(8 * 8 * 8 * 3);
+        for &r in &levels {
+            for &g in &levels {
+                for &b in &levels {
+                    grid.extend([r, g, b]);
+                }
             }
         }
-    }
-    let mut out = vec![0u8; grid.len()];
+        (grid.clone(), grid)
+    };
+    let mut out = vec![0u8; want.len()];
     run(&grid, &mut out)?;
-    Ok(grid.iter().zip(&out).all(|(a, b)| a.abs_diff(*b) <= 1))
+    Ok(want.iter().zip(&out).all(|(a, b)| a.abs_diff(*b) <= 1))
 }
 
 fn grey_to_srgb(y: &mut Plane, run: &Run) -> Result<(), ImagingError> {

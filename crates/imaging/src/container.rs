@@ -52,7 +52,7 @@ impl Header<'_> {
             )));
         }
         match self.components {
-            // 4 is CMYK/YCCK: decoded to RGB (see tj::cmyk_to_rgb).
+            // 4 is CMYK/YCCK: decoded to CMYK, then RGB (see render::rgb_from_cmyk).
             1 | 3 | 4 => Ok(()),
             n => Err(ImagingError::Unsupported(format!("{n} colour components"))),
         }

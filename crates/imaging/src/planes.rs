@@ -73,6 +73,21 @@ impl Planes {
             vfactor: 1,
         }
     }
+
+    /// One full-resolution luma plane from packed grey samples (PNG/TIFF grey originals).
+    pub fn from_grey(luma: Vec<u8>, width: u32, height: u32) -> Planes {
+        Planes {
+            y: Plane {
+                data: luma,
+                width,
+                height,
+                stride: width,
+            },
+            chroma: None,
+            hfactor: 1,
+            vfactor: 1,
+        }
+    }
 }
 
 #[inline]

@@ -299,16 +299,19 @@ impl Credits {
 #[serde(rename_all = "kebab-case")]
 pub enum ColourPolicy {
     /// Embed the original's ICC profile in the rendition: colours stay exactly as the
-    /// camera meant them, and browsers colour-manage tagged JPEGs.
+    /// camera meant them, and browsers colour-manage tagged JPEGs. CMYK JPEGs are the
+    /// exception: they become RGB without their profile (naively), which is dropped.
     #[default]
     KeepProfile,
-    /// Require sRGB output: an untagged or sRGB original passes; one with any other
+    /// Require sRGB output: an untagged original, or one whose profile describes sRGB
+    /// (judged by what it does to colours, not by its name), passes; one with any other
     /// profile is refused with a clear error rather than shown with shifted colours.
     RequireSrgb,
-    /// Convert to sRGB: an original with another ICC profile (Display P3, Adobe RGB, ...)
-    /// has the rendition's pixels converted and carries no profile, since untagged means
-    /// sRGB to every browser and viewer. Untagged and sRGB originals pass unchanged. A
-    /// profile that cannot be read or applied is an error, never a silent colour shift.
+    /// Convert to sRGB: an original with another ICC profile (Display P3, Adobe RGB, a
+    /// grey curve, a CMYK print profile, ...) has the rendition's pixels converted and
+    /// carries no profile, since untagged means sRGB to every browser and viewer. Untagged
+    /// and sRGB originals pass unchanged (untagged CMYK is converted naively). A profile
+    /// that cannot be read or applied is an error, never a silent colour shift.
     ConvertToSrgb,
 }
 

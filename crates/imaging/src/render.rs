@@ -62,6 +62,8 @@ pub fn render(original: &[u8], recipe: &Recipe) -> Result<Rendition, ImagingErro
 /// What the decode half hands the encode half besides pixels.
 pub(crate) struct Prepared {
     exif: Option<Exif>,
+    /// The profile the planes' pixels are in: the original's, or none once they were
+    /// converted (CMYK is converted, or decoded naively, before it becomes planes).
     icc: Option<Vec<u8>>,
     stats: Stats,
     started: Instant,
@@ -84,16 +86,23 @@ pub(crate) fn render_planes(
             ..
         } => jpeg_planes(data, exif, orientation, recipe, started)?,
         Source::Pixels {
-            rgb,
+            pixels,
+            grey,
             width,
             height,
             exif,
             icc,
             ..
         } => {
+            check_colour(icc.as_deref(), recipe.colour)?;
             let orientation = metadata::orientation(exif.as_ref());
-            let p = Planes::from_rgb(&rgb, width, height);
-            drop(rgb);
+            let p = if grey {
+                Planes::from_grey(pixels, width, height)
+            } else {
+                let p = Planes::from_rgb(&pixels, width, height);
+                drop(pixels);
+                p
+            };
             let mut prep = Prepared {
                 exif,
                 icc,
@@ -109,7 +118,6 @@ pub(crate) fn render_planes(
         }
     };
     prepared.stats.source = kind;
-    check_colour(prepared.icc.as_deref(), recipe.colour)?;
     let mut planes = planes;
     if recipe.colour == ColourPolicy::ConvertToSrgb {
         if let Some(icc) = &prepared.icc {
@@ -158,7 +166,9 @@ fn jpeg_planes(
     }
     let exif = outer_exif.or_else(|| metadata::parse(header.exif));
     let orientation = outer_orientation.unwrap_or_else(|| metadata::orientation(exif.as_ref()));
-    let icc = header.icc();
+    let mut icc = header.icc();
+    // Before decoding: a refusal should cost no more than reading the headers.
+    check_colour(icc.as_deref(), recipe.colour)?;
 
     let limits = tj::Limits {
         max_pixels: decode::MAX_PIXELS,
@@ -171,6 +181,7 @@ fn jpeg_planes(
     let scaled_crop = plan
         .stored_crop
         .scaled(1.0 / f64::from(denom), 1.0 / f64::from(denom));
+    let mut colour_ms = 0.0;
     // `crop` is in the coordinates of the decoded planes, which may start inside the frame.
     let mut chroma_dct_scale = 1;
     let (full, crop) = if dec.info.has_planes() {
@@ -196,9 +207,18 @@ fn jpeg_planes(
         (planes, crop)
     } else {
         let (w, h) = dec.scaled_size(denom);
-        // Packed RGB (or CMYK) plus the full-resolution planes made from it.
+        // Packed CMYK and the RGB made from it, or packed RGB and the planes made from it.
         check_budget(u64::from(w) * u64::from(h) * 7)?;
-        let (rgb, w, h) = dec.decode_rgb(denom)?;
+        let (packed, w, h) = dec.decode_packed(denom)?;
+        let rgb = match packed {
+            tj::Packed::Rgb(rgb) => rgb,
+            tj::Packed::Cmyk(cmyk) => {
+                let t = Instant::now();
+                let rgb = rgb_from_cmyk(cmyk, &mut icc, recipe.colour)?;
+                colour_ms = t.elapsed().as_secs_f64() * 1e3;
+                rgb
+            }
+        };
         (Planes::from_rgb(&rgb, w, h), scaled_crop)
     };
     let mut prepared = Prepared {
@@ -207,7 +227,8 @@ fn jpeg_planes(
         stats: Stats {
             dct_scale: denom,
             chroma_dct_scale,
-            decode_ms: ms(started),
+            decode_ms: ms(started) - colour_ms,
+            colour_ms,
             ..Stats::default()
         },
         started,
@@ -224,6 +245,34 @@ fn jpeg_planes(
     let upright = planes::orient_planes(small, orientation);
     prepared.stats.resize_ms = t.elapsed().as_secs_f64() * 1e3;
     Ok((upright, prepared))
+}
+
+/// RGB from decoded (Adobe-inverted) CMYK. With `ConvertToSrgb` and a profile, through the
+/// profile to sRGB; otherwise naively (`tj::cmyk_to_rgb`): the only choice without a
+/// profile, and what keeping it has always meant (requiring sRGB refused it before
+/// decoding). Either way `icc` is taken: the profile describes the CMYK data, not these
+/// RGB pixels, and embedding it would make viewers misread them or convert them twice.
+fn rgb_from_cmyk(
+    mut cmyk: Vec<u8>,
+    icc: &mut Option<Vec<u8>>,
+    policy: ColourPolicy,
+) -> Result<Vec<u8>, ImagingError> {
+    match (icc.take(), policy) {
+        (Some(profile), ColourPolicy::ConvertToSrgb) => {
+            let rgb = colour::cmyk_to_srgb(&mut cmyk, &profile)?;
+            tracing::debug!("CMYK to sRGB through the embedded profile");
+            Ok(rgb)
+        }
+        (profile, _) => {
+            if profile.is_some() {
+                tracing::warn!(
+                    "CMYK original converted to RGB without its profile, which is dropped; \
+                     colour = \"convert-to-srgb\" converts through it"
+                );
+            }
+            Ok(tj::cmyk_to_rgb(&cmyk))
+        }
+    }
 }
 
 /// How much further than luma chroma can be DCT-scaled (1, 2, 4 or 8). The rendition
@@ -322,25 +371,14 @@ pub(crate) fn check_budget(bytes: u64) -> Result<(), ImagingError> {
     Ok(())
 }
 
-/// For `RequireSrgb`, sRGB profiles are recognised by their description; anything else is
-/// refused instead of guessed (`ConvertToSrgb` is the policy that converts).
+/// For `RequireSrgb`, a profile passes only if it describes sRGB by content (see
+/// `colour::check_srgb`); anything else is refused instead of guessed (`ConvertToSrgb` is
+/// the policy that converts). Untagged originals are sRGB by convention.
 fn check_colour(icc: Option<&[u8]>, policy: ColourPolicy) -> Result<(), ImagingError> {
-    let Some(icc) = icc else { return Ok(()) };
-    if policy != ColourPolicy::RequireSrgb || is_srgb(icc) {
-        return Ok(());
+    match icc {
+        Some(icc) if policy == ColourPolicy::RequireSrgb => colour::check_srgb(icc),
+        _ => Ok(()),
     }
-    Err(ImagingError::Colour(
-        "the original has a non-sRGB ICC profile and the recipe requires sRGB; \
-         use colour = \"keep-profile\" to embed the profile instead"
-            .into(),
-    ))
-}
-
-fn is_srgb(icc: &[u8]) -> bool {
-    let hay = icc.get(..icc.len().min(4096)).unwrap_or(icc);
-    let needle: &[u8] = b"sRGB";
-    let wide: Vec<u8> = needle.iter().flat_map(|&b| [0, b]).collect();
-    hay.windows(needle.len()).any(|w| w == needle) || hay.windows(wide.len()).any(|w| w == wide)
 }
 
 fn finish(planes: Planes, prep: Prepared, recipe: &Recipe) -> Result<Rendition, ImagingError> {

@@ -1,6 +1,6 @@
 //! What kind of file an original is, and the bytes or pixels the pipeline starts from.
 //! JPEG and RAW previews stay compressed (the fast path decodes them at reduced scale);
-//! PNG and TIFF are decoded to 8-bit RGB here.
+//! PNG and TIFF are decoded to 8-bit RGB (or grey) here.
 
 use std::io::Cursor;
 
@@ -19,7 +19,10 @@ pub(crate) enum Source<'a> {
     },
     Pixels {
         kind: &'static str,
-        rgb: Vec<u8>,
+        /// Packed RGB, or one luma byte a pixel if `grey`.
+        pixels: Vec<u8>,
+        /// Kept grey so that a grey ICC profile still fits the pixels it describes.
+        grey: bool,
         width: u32,
         height: u32,
         exif: Option<Exif>,
@@ -87,8 +90,9 @@ fn heif_brand(data: &[u8]) -> Option<String> {
     .then(|| String::from_utf8_lossy(brand).into_owned())
 }
 
-/// Decodes a PNG or TIFF to 8-bit RGB: 16-bit samples are rounded, alpha is composited
-/// on white (transparent areas of a product shot are meant as background, not black).
+/// Decodes a PNG or TIFF to 8-bit RGB, or grey for grey files: 16-bit samples are rounded,
+/// alpha is composited on white (transparent areas of a product shot are meant as
+/// background, not black).
 fn pixels<'a>(kind: &'static str, mut d: impl ImageDecoder) -> Result<Source<'a>, ImagingError> {
     let (width, height) = d.dimensions();
     decode::check_limits(width, height)?;
@@ -101,25 +105,32 @@ fn pixels<'a>(kind: &'static str, mut d: impl ImageDecoder) -> Result<Source<'a>
     });
     let img = image::DynamicImage::from_decoder(d)
         .map_err(|e| ImagingError::Corrupt(format!("{kind}: {e}")))?;
-    let rgb = if img.color().has_alpha() {
-        let rgba = img.to_rgba8();
-        let mut out = Vec::with_capacity(width as usize * height as usize * 3);
-        for px in rgba.pixels() {
-            let a = u32::from(px[3]);
-            for &c in &px.0[..3] {
-                out.push(((u32::from(c) * a + 255 * (255 - a) + 127) / 255) as u8);
-            }
-        }
-        out
-    } else {
-        img.to_rgb8().into_raw()
+    let grey = !img.color().has_color();
+    let pixels = match (grey, img.color().has_alpha()) {
+        (false, false) => img.to_rgb8().into_raw(),
+        (false, true) => on_white(&img.to_rgba8().into_raw(), 3),
+        (true, false) => img.to_luma8().into_raw(),
+        (true, true) => on_white(&img.to_luma_alpha8().into_raw(), 1),
     };
     Ok(Source::Pixels {
         kind,
-        rgb,
+        pixels,
+        grey,
         width,
         height,
         exif,
         icc,
     })
+}
+
+/// Packed samples of `channels` colours plus alpha, composited on white.
+fn on_white(px: &[u8], channels: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(px.len() / (channels + 1) * channels);
+    for p in px.chunks_exact(channels + 1) {
+        let a = u32::from(p[channels]);
+        for &c in &p[..channels] {
+            out.push(((u32::from(c) * a + 255 * (255 - a) + 127) / 255) as u8);
+        }
+    }
+    out
 }

@@ -236,9 +236,10 @@ impl<'a> Decoder<'a> {
         })
     }
 
-    /// Decodes at 1/`denom` to packed RGB (CMYK is converted naively, see `cmyk_to_rgb`);
-    /// for layouts without a plane decoder. Returns (pixels, width, height).
-    pub fn decode_rgb(&mut self, denom: u32) -> Result<(Vec<u8>, u32, u32), ImagingError> {
+    /// Decodes at 1/`denom` to packed pixels, for layouts without a plane decoder: RGB, or
+    /// CMYK for 4-component files (libjpeg turns YCCK into CMYK). Returns (pixels, width,
+    /// height).
+    pub fn decode_packed(&mut self, denom: u32) -> Result<(Packed, u32, u32), ImagingError> {
         self.set_scale(denom)?;
         let (w, h) = self.scaled_size(denom);
         let cmyk = self.info.is_cmyk();
@@ -260,16 +261,27 @@ impl<'a> Decoder<'a> {
             )
         };
         self.handle.check(rc)?;
-        if cmyk {
-            buf = cmyk_to_rgb(&buf);
-        }
-        Ok((buf, w, h))
+        let packed = if cmyk {
+            Packed::Cmyk(buf)
+        } else {
+            Packed::Rgb(buf)
+        };
+        Ok((packed, w, h))
     }
 }
 
+/// Packed pixels as decoded: 3 or 4 bytes a pixel.
+pub(crate) enum Packed {
+    Rgb(Vec<u8>),
+    /// As stored by Adobe applications: inverted, 255 = no ink.
+    Cmyk(Vec<u8>),
+}
+
 /// CMYK as Adobe applications write it (inverted: 255 = no ink) to RGB, without an ICC
-/// transform. Print files reach a live gallery rarely; the approximation is documented.
-fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
+/// transform: R = (1 − C)(1 − K) and so on, which ignores how inks really mix. Used when
+/// there is no profile to convert through, or the recipe does not convert (see
+/// docs/decisions/0010-colour-conversion.md); print files reach a live gallery rarely.
+pub(crate) fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(cmyk.len() / 4 * 3);
     for px in cmyk.chunks_exact(4) {
         let k = u32::from(px[3]);
