@@ -18,7 +18,7 @@ export HOTSHOE_BIN="$target_dir/debug/hotshoe"
 
 echo "== imaging benchmark, small set (prints time ratios vs vipsthumbnail; asserts correctness only)"
 bench_dir=$(mktemp -d)
-"$HOTSHOE_BIN" bench imaging --small --repeat 1 "$bench_dir"
+"$HOTSHOE_BIN" bench imaging --small --repeat 3 "$bench_dir"
 rm -rf "$bench_dir"
 # The colour-conversion timing behind docs/decisions/0010 (prints; asserts only that it runs).
 cargo test --quiet -p imaging --test colour -- --ignored colour_cost --nocapture

@@ -130,45 +130,105 @@ pub(crate) fn resize_plane(
     })
 }
 
-/// Crops and resizes every plane to a `width`×`height` image with 4:2:0 chroma (what the
-/// encoder writes) for a rendition that `orientation` then turns upright. `crop` is in
-/// luma coordinates of `src`.
+/// Where each plane of a rendition comes from (boxes in that plane's samples, clamped to
+/// it as the resizer would) and its output size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Boxes {
+    pub luma: (Rect, (u32, u32)),
+    pub chroma: Option<(Rect, (u32, u32))>,
+}
+
+/// The boxes for a `width`×`height` rendition with 4:2:0 chroma (what the encoder writes)
+/// from planes of these sizes (valid width, height), which `orientation` then turns
+/// upright. `crop` is in luma coordinates.
+pub(crate) fn boxes(
+    luma: (u32, u32),
+    chroma: Option<(u32, u32)>,
+    (hf, vf): (u32, u32),
+    crop: Rect,
+    (width, height): (u32, u32),
+    orientation: u16,
+) -> Boxes {
+    let clamp = |r: Rect, (w, h): (u32, u32)| r.clamp_to(f64::from(w), f64::from(h));
+    let (width, height) = (width.max(1), height.max(1));
+    let chroma = chroma.map(|dims| {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        // An odd output size has a last chroma sample that covers one luma column (row)
+        // past the upright image's right (bottom) edge: stretch the box by that much so
+        // chroma stays aligned to luma. Where the orientation mirrors an axis, the
+        // upright end is the stored start, so the box grows towards the start there.
+        let (hf, vf) = (f64::from(hf), f64::from(vf));
+        let (w, h) = (
+            crop.w / hf * f64::from(cw * 2) / f64::from(width),
+            crop.h / vf * f64::from(ch * 2) / f64::from(height),
+        );
+        let (mirror_x, mirror_y) = crate::orient::mirrors_stored_axes(orientation);
+        let (x, y) = (crop.x / hf, crop.y / vf);
+        let b = Rect {
+            x: if mirror_x { x - (w - crop.w / hf) } else { x },
+            y: if mirror_y { y - (h - crop.h / vf) } else { y },
+            w,
+            h,
+        };
+        (clamp(b, dims), (cw, ch))
+    });
+    Boxes {
+        luma: (clamp(crop, luma), (width, height)),
+        chroma,
+    }
+}
+
+/// Crops and resizes every plane per `boxes`.
 pub(crate) fn resize_planes(
     src: &Planes,
     crop: Rect,
-    width: u32,
-    height: u32,
+    (width, height): (u32, u32),
     orientation: u16,
 ) -> Result<Planes, ImagingError> {
+    let b = boxes(
+        (src.y.width, src.y.height),
+        src.chroma.as_ref().map(|[cb, _]| (cb.width, cb.height)),
+        (src.hfactor, src.vfactor),
+        crop,
+        (width, height),
+        orientation,
+    );
     let mut resizer = Resizer::new();
-    let y = resize_plane(&mut resizer, &src.y, crop, width, height)?;
-    let chroma = match &src.chroma {
-        None => None,
-        Some(planes) => {
-            let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
-            // An odd output size has a last chroma sample that covers one luma column (row)
-            // past the upright image's right (bottom) edge: stretch the box by that much so
-            // chroma stays aligned to luma. Where the orientation mirrors an axis, the
-            // upright end is the stored start, so the box grows towards the start there.
-            let (hf, vf) = (f64::from(src.hfactor), f64::from(src.vfactor));
-            let (w, h) = (
-                crop.w / hf * f64::from(cw * 2) / f64::from(width),
-                crop.h / vf * f64::from(ch * 2) / f64::from(height),
-            );
-            let (mirror_x, mirror_y) = crate::orient::mirrors_stored_axes(orientation);
-            let (x, y) = (crop.x / hf, crop.y / vf);
-            let ccrop = Rect {
-                x: if mirror_x { x - (w - crop.w / hf) } else { x },
-                y: if mirror_y { y - (h - crop.h / vf) } else { y },
-                w,
-                h,
-            };
-            let [cb, cr] = planes;
-            Some([
-                resize_plane(&mut resizer, cb, ccrop, cw, ch)?,
-                resize_plane(&mut resizer, cr, ccrop, cw, ch)?,
-            ])
+    let y = resize_plane(&mut resizer, &src.y, b.luma.0, b.luma.1 .0, b.luma.1 .1)?;
+    let chroma = match (&src.chroma, b.chroma) {
+        (Some([cb, cr]), Some((r, (cw, ch)))) => Some([
+            resize_plane(&mut resizer, cb, r, cw, ch)?,
+            resize_plane(&mut resizer, cr, r, cw, ch)?,
+        ]),
+        _ => None,
+    };
+    Ok(Planes {
+        y,
+        chroma,
+        hfactor: 2,
+        vfactor: 2,
+    })
+}
+
+/// The horizontal half of `resize_planes`, for planes already resampled down to their
+/// output height (`rawcrop::RegionDecoder::decode_shrunk` with the same `boxes`).
+pub(crate) fn resize_rows(src: &Planes, b: &Boxes) -> Result<Planes, ImagingError> {
+    let mut resizer = Resizer::new();
+    let across = |p: &Plane, (r, (w, h)): (Rect, (u32, u32)), resizer: &mut Resizer| {
+        let rows = Rect {
+            x: r.x,
+            y: 0.0,
+            w: r.w,
+            h: f64::from(p.height),
+        };
+        resize_plane(resizer, p, rows, w, h)
+    };
+    let y = across(&src.y, b.luma, &mut resizer)?;
+    let chroma = match (&src.chroma, b.chroma) {
+        (Some([cb, cr]), Some(c)) => {
+            Some([across(cb, c, &mut resizer)?, across(cr, c, &mut resizer)?])
         }
+        _ => None,
     };
     Ok(Planes {
         y,
@@ -188,21 +248,32 @@ pub(crate) fn orient_plane(src: &Plane, orientation: u16) -> Plane {
     let (dw, dh) = if transposed { (sh, sw) } else { (sw, sh) };
     let mut out = vec![0u8; dw * dh];
     let stride = src.stride as usize;
-    for y in 0..dh {
-        let row = &mut out[y * dw..(y + 1) * dw];
-        // Each output row is a straight line through the source: find its start and step.
+    // Each output row is a straight line through the source: find its start and step.
+    let line = |y: usize| -> (isize, isize) {
         let (sx0, sy0) = crate::orient::source_of(orientation, 0, y, sw, sh);
-        let (start, step): (isize, isize) = match orientation {
-            2 | 3 => ((sy0 * stride + sx0) as isize, -1),
-            4 => ((sy0 * stride + sx0) as isize, 1),
-            5 | 8 => ((sy0 * stride + sx0) as isize, stride as isize),
-            6 | 7 => ((sy0 * stride + sx0) as isize, -(stride as isize)),
+        let start = (sy0 * stride + sx0) as isize;
+        let step = match orientation {
+            2 | 3 => -1,
+            4 => 1,
+            5 | 8 => stride as isize,
+            6 | 7 => -(stride as isize),
             _ => unreachable!("orientation checked above"),
         };
-        let mut at = start;
-        for px in row.iter_mut() {
-            *px = src.data[at as usize];
-            at += step;
+        (start, step)
+    };
+    // For a quarter turn a line runs down a source column, a cache line per sample; in
+    // bands of 64 output columns the rows that follow reuse those cache lines (the next
+    // source column) instead of fetching them again from memory.
+    const BAND: usize = 64;
+    for x0 in (0..dw).step_by(BAND) {
+        let x1 = (x0 + BAND).min(dw);
+        for y in 0..dh {
+            let (start, step) = line(y);
+            let mut at = start + x0 as isize * step;
+            for px in &mut out[y * dw + x0..y * dw + x1] {
+                *px = src.data[at as usize];
+                at += step;
+            }
         }
     }
     Plane {

@@ -45,6 +45,8 @@ pub struct Stats {
     pub dct_scale: u32,
     /// Chroma decoded at a further 1/`chroma_dct_scale` (1: like luma).
     pub chroma_dct_scale: u32,
+    /// For JPEG planes this includes the vertical half of the resize, which runs on the
+    /// rows as they are decoded; `resize_ms` is the horizontal half and the rotation.
     pub decode_ms: f64,
     pub resize_ms: f64,
     /// ICC conversion to sRGB (0 unless the recipe converts and the original is tagged).
@@ -182,9 +184,8 @@ fn jpeg_planes(
         .stored_crop
         .scaled(1.0 / f64::from(denom), 1.0 / f64::from(denom));
     let mut colour_ms = 0.0;
-    // `crop` is in the coordinates of the decoded planes, which may start inside the frame.
     let mut chroma_dct_scale = 1;
-    let (full, crop) = if dec.info.has_planes() {
+    let decoded = if dec.info.has_planes() {
         let (sw, sh) = (sw.div_ceil(denom), sh.div_ceil(denom));
         let (cols, rows) = region(scaled_crop, plan.stored_out, sw, sh);
         let cden = chroma_denominator(&dec.info, scaled_crop, plan.stored_out, denom);
@@ -197,14 +198,32 @@ fn jpeg_planes(
             )));
         }
         drop(dec);
-        check_budget(region.bytes(rows))?;
-        let (planes, at) = region.decode(rows)?;
+        let layout = region.layout(rows);
         let crop = Rect {
-            x: scaled_crop.x - f64::from(at.x),
-            y: scaled_crop.y - f64::from(at.y),
+            x: scaled_crop.x - f64::from(layout.origin.x),
+            y: scaled_crop.y - f64::from(layout.origin.y),
             ..scaled_crop
         };
-        (planes, crop)
+        let dims = |d: &rawcrop::Dims| (d.width, d.height);
+        let boxes = planes::boxes(
+            dims(&layout.planes[0]),
+            layout.planes.get(1).map(dims),
+            (layout.hfactor, layout.vfactor),
+            crop,
+            plan.stored_out,
+            orientation,
+        );
+        let shrink = |(r, (_, h)): (Rect, (u32, u32))| rawcrop::Shrink {
+            y: r.y,
+            h: r.h,
+            out: h,
+        };
+        let mut shrinks = vec![shrink(boxes.luma)];
+        if let Some(c) = boxes.chroma {
+            shrinks.extend([shrink(c), shrink(c)]);
+        }
+        check_budget(region.shrunk_bytes(rows, &shrinks))?;
+        Decoded::Rows(region.decode_shrunk(rows, &shrinks)?, boxes)
     } else {
         let (w, h) = dec.scaled_size(denom);
         // Packed CMYK and the RGB made from it, or packed RGB and the planes made from it.
@@ -219,7 +238,7 @@ fn jpeg_planes(
                 rgb
             }
         };
-        (Planes::from_rgb(&rgb, w, h), scaled_crop)
+        Decoded::Full(Planes::from_rgb(&rgb, w, h))
     };
     let mut prepared = Prepared {
         exif,
@@ -234,17 +253,23 @@ fn jpeg_planes(
         started,
     };
     let t = Instant::now();
-    let small = planes::resize_planes(
-        &full,
-        crop,
-        plan.stored_out.0,
-        plan.stored_out.1,
-        orientation,
-    )?;
-    drop(full);
+    let small = match decoded {
+        Decoded::Rows(rows, boxes) => planes::resize_rows(&rows, &boxes)?,
+        Decoded::Full(full) => {
+            planes::resize_planes(&full, scaled_crop, plan.stored_out, orientation)?
+        }
+    };
     let upright = planes::orient_planes(small, orientation);
     prepared.stats.resize_ms = t.elapsed().as_secs_f64() * 1e3;
     Ok((upright, prepared))
+}
+
+/// What a JPEG decodes to: planes already resampled down to the output height (the
+/// vertical half of the resize ran inside the decode loop) with the boxes for the
+/// horizontal half, or whole planes made from packed pixels (CMYK).
+enum Decoded {
+    Rows(Planes, planes::Boxes),
+    Full(Planes),
 }
 
 /// RGB from decoded (Adobe-inverted) CMYK. With `ConvertToSrgb` and a profile, through the
@@ -351,13 +376,7 @@ fn resize_oriented(
     let crop = plan
         .stored_crop
         .scaled(1.0 / f64::from(denom), 1.0 / f64::from(denom));
-    let small = planes::resize_planes(
-        full,
-        crop,
-        plan.stored_out.0,
-        plan.stored_out.1,
-        orientation,
-    )?;
+    let small = planes::resize_planes(full, crop, plan.stored_out, orientation)?;
     Ok(planes::orient_planes(small, orientation))
 }
 
