@@ -577,6 +577,18 @@ mod tests {
     use crate::tj;
 
     fn jpeg(w: u32, h: u32, subsamp: i32, grey: bool, progressive: bool) -> Vec<u8> {
+        jpeg_with_restarts(w, h, subsamp, grey, progressive, 0)
+    }
+
+    /// `jpeg` with a restart marker every `restart_blocks` MCUs (0: none).
+    fn jpeg_with_restarts(
+        w: u32,
+        h: u32,
+        subsamp: i32,
+        grey: bool,
+        progressive: bool,
+        restart_blocks: i32,
+    ) -> Vec<u8> {
         use turbojpeg_sys as sys;
         // A smooth gradient with a little noise: every block has AC energy.
         let mut rgb = vec![0u8; (w * h * 3) as usize];
@@ -605,6 +617,11 @@ mod tests {
                 h_,
                 sys::TJPARAM_TJPARAM_PROGRESSIVE as i32,
                 i32::from(progressive),
+            );
+            sys::tj3Set(
+                h_,
+                sys::TJPARAM_TJPARAM_RESTARTBLOCKS as i32,
+                restart_blocks,
             );
             let mut out: *mut u8 = std::ptr::null_mut();
             let mut size: u64 = 0;
@@ -843,6 +860,51 @@ mod tests {
             "largest difference: {worst} level(s); at most {:.2} % of samples differ",
             worst_share * 100.0
         );
+    }
+
+    /// Restart markers (many cameras write them) reset the entropy decoder between
+    /// intervals; skipping columns with `jpeg_crop_scanline` must still land on the right
+    /// MCUs. The region must match TurboJPEG's whole-frame planes, and the file without
+    /// markers, sample for sample.
+    #[test]
+    fn restart_markers_decode_like_plain_files() {
+        use turbojpeg_sys as sys;
+        for (sub, grey) in [
+            (sys::TJSAMP_TJSAMP_420, false),
+            (sys::TJSAMP_TJSAMP_422, false),
+            (sys::TJSAMP_TJSAMP_444, true),
+        ] {
+            for progressive in [false, true] {
+                let plain = jpeg(613, 411, sub, grey, progressive);
+                for interval in [1, 7, 40] {
+                    let marked = jpeg_with_restarts(613, 411, sub, grey, progressive, interval);
+                    assert!(
+                        marked
+                            .windows(2)
+                            .any(|m| m[0] == 0xFF && (0xD0..=0xD7).contains(&m[1])),
+                        "the encoder wrote restart markers"
+                    );
+                    for denom in [1u32, 2, 4] {
+                        let (fw, fh) = (613u32.div_ceil(denom), 411u32.div_ceil(denom));
+                        let (cols, rows) = ((fw / 5, fw * 3 / 4), (fh / 3, fh));
+                        if cols.1 - cols.0 < MIN_REGION {
+                            continue;
+                        }
+                        same_as_full(&marked, denom, 1, cols, rows);
+                        let a = RegionDecoder::start(&marked, denom, 1, cols, 256).unwrap();
+                        let b = RegionDecoder::start(&plain, denom, 1, cols, 256).unwrap();
+                        let ((pa, _), (pb, _)) = (a.decode(rows).unwrap(), b.decode(rows).unwrap());
+                        assert_eq!(
+                            pa.y.data, pb.y.data,
+                            "{sub} every {interval} MCUs 1/{denom}"
+                        );
+                        if let (Some([ca, _]), Some([cb, _])) = (&pa.chroma, &pb.chroma) {
+                            assert_eq!(ca.data, cb.data);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
