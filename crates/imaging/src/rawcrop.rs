@@ -15,7 +15,8 @@ use fast_image_resize::images::{TypedCroppedImage, TypedImage, TypedImageRef};
 use fast_image_resize::pixels::U8;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 
-use crate::planes::{Plane, Planes};
+use crate::geometry::Rect;
+use crate::planes::{Boxes, Plane, Planes};
 use crate::ImagingError;
 
 #[repr(C)]
@@ -339,6 +340,32 @@ pub(crate) struct Layout {
     pub planes: Vec<Dims>,
     pub hfactor: u32,
     pub vfactor: u32,
+}
+
+impl Layout {
+    /// The boxes of a rendition of `crop` (luma samples relative to `origin`) at `out`,
+    /// and their vertical halves, one per plane, for `decode_shrunk`.
+    pub fn boxes(&self, crop: Rect, out: (u32, u32), orientation: u16) -> (Boxes, Vec<Shrink>) {
+        let dims = |d: &Dims| (d.width, d.height);
+        let boxes = crate::planes::boxes(
+            dims(&self.planes[0]),
+            self.planes.get(1).map(dims),
+            (self.hfactor, self.vfactor),
+            crop,
+            out,
+            orientation,
+        );
+        let shrink = |(r, (_, h)): (Rect, (u32, u32))| Shrink {
+            y: r.y,
+            h: r.h,
+            out: h,
+        };
+        let mut shrinks = vec![shrink(boxes.luma)];
+        if let Some(c) = boxes.chroma {
+            shrinks.extend([shrink(c), shrink(c)]);
+        }
+        (boxes, shrinks)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -747,7 +774,6 @@ mod tests {
     /// (measured: at most 2 levels, on under 1 % of samples).
     #[test]
     fn shrinking_rows_as_decoded_matches_resizing_the_region() {
-        use crate::geometry::Rect;
         use crate::planes;
         use turbojpeg_sys as sys;
         let (mut worst, mut worst_share) = (0u8, 0f64);
@@ -813,24 +839,7 @@ mod tests {
                             planes::resize_planes(&whole, local, out, orientation).unwrap();
 
                         let dec = RegionDecoder::start(&data, denom, cden, cols, 256).unwrap();
-                        let dims = |d: &Dims| (d.width, d.height);
-                        let boxes = planes::boxes(
-                            dims(&layout.planes[0]),
-                            layout.planes.get(1).map(dims),
-                            (layout.hfactor, layout.vfactor),
-                            local,
-                            out,
-                            orientation,
-                        );
-                        let shrink = |(r, (_, h)): (Rect, (u32, u32))| Shrink {
-                            y: r.y,
-                            h: r.h,
-                            out: h,
-                        };
-                        let mut shrinks = vec![shrink(boxes.luma)];
-                        if let Some(c) = boxes.chroma {
-                            shrinks.extend([shrink(c), shrink(c)]);
-                        }
+                        let (boxes, shrinks) = layout.boxes(local, out, orientation);
                         let tall = dec.decode_shrunk(rows, &shrinks).unwrap();
                         let got = planes::resize_rows(&tall, &boxes).unwrap();
                         let mut pairs = vec![(&got.y, &expected.y)];

@@ -204,24 +204,7 @@ fn jpeg_planes(
             y: scaled_crop.y - f64::from(layout.origin.y),
             ..scaled_crop
         };
-        let dims = |d: &rawcrop::Dims| (d.width, d.height);
-        let boxes = planes::boxes(
-            dims(&layout.planes[0]),
-            layout.planes.get(1).map(dims),
-            (layout.hfactor, layout.vfactor),
-            crop,
-            plan.stored_out,
-            orientation,
-        );
-        let shrink = |(r, (_, h)): (Rect, (u32, u32))| rawcrop::Shrink {
-            y: r.y,
-            h: r.h,
-            out: h,
-        };
-        let mut shrinks = vec![shrink(boxes.luma)];
-        if let Some(c) = boxes.chroma {
-            shrinks.extend([shrink(c), shrink(c)]);
-        }
+        let (boxes, shrinks) = layout.boxes(crop, plan.stored_out, orientation);
         check_budget(region.shrunk_bytes(rows, &shrinks))?;
         Decoded::Rows(region.decode_shrunk(rows, &shrinks)?, boxes)
     } else {
