@@ -214,13 +214,16 @@ impl<'a> RegionDecoder<'a> {
     pub fn shrunk_bytes(&self, rows: (u32, u32), shrinks: &[Shrink]) -> u64 {
         let layout = self.layout(rows);
         let g = &self.geo;
+        // The scratch iMCU row for rows above the region.
+        let scratch = u64::from(self.rows_span(rows).0 > 0);
         shrinks
             .iter()
             .zip(&layout.planes)
             .enumerate()
             .map(|(c, (s, dims))| {
                 let window = u64::from(window_rows(s, g.rows[c]));
-                u64::from(g.buf_width[c]) * (window + u64::from(g.rows[c]))
+                let imcu = u64::from(g.rows[c]);
+                u64::from(g.buf_width[c]) * (window + imcu + scratch * imcu)
                     + u64::from(dims.stride) * u64::from(s.out)
             })
             .sum()
