@@ -179,6 +179,36 @@ pub struct Counts {
     pub uploads_pending: u64,
 }
 
+/// Uploads (one rendition to one target each) by where they stand.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct UploadCounts {
+    /// Waiting for a worker, never tried or interrupted by a stop.
+    pub pending: u64,
+    /// Being sent right now (claimed by a worker).
+    pub uploading: u64,
+    /// The target has it.
+    pub uploaded: u64,
+    /// The last attempt failed; waiting to be retried (uploads are never given up on).
+    pub failed: u64,
+}
+
+/// A shot with where its uploads stand: one line of a UI's recent-shots list, read from the
+/// journal so it is right after a restart.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShotSummary {
+    pub id: i64,
+    pub source: String,
+    pub filename: String,
+    pub state: ShotState,
+    pub detected_at: String,
+    pub captured_at: Option<String>,
+    /// When the first web rendition reached a target: the moment guests could see it.
+    pub published_at: Option<String>,
+    /// The shot's own error (failed, skipped) or else the last upload error.
+    pub error: Option<String>,
+    pub uploads: UploadCounts,
+}
+
 /// What `record_detected` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detected {
@@ -696,6 +726,83 @@ impl Journal {
         })
         .await
     }
+
+    /// Uploads over every target by where they stand (see [`UploadCounts`]).
+    pub async fn upload_counts(&self) -> Result<UploadCounts, JournalError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT COALESCE(SUM(state = 'pending' AND error IS NULL), 0),
+                        COALESCE(SUM(state = 'uploading'), 0),
+                        COALESCE(SUM(state = 'uploaded'), 0),
+                        COALESCE(SUM(state = 'pending' AND error IS NOT NULL), 0)
+                 FROM uploads",
+                [],
+                |r| {
+                    Ok(UploadCounts {
+                        pending: r.get::<_, i64>(0)? as u64,
+                        uploading: r.get::<_, i64>(1)? as u64,
+                        uploaded: r.get::<_, i64>(2)? as u64,
+                        failed: r.get::<_, i64>(3)? as u64,
+                    })
+                },
+            )?)
+        })
+        .await
+    }
+
+    /// The `limit` most recently detected shots, newest first, with their uploads.
+    pub async fn recent_shots(&self, limit: usize) -> Result<Vec<ShotSummary>, JournalError> {
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT s.id, s.source, s.filename, s.state, s.detected_at, s.captured_at, s.error,
+                        (SELECT MIN(u.uploaded_at) FROM uploads u
+                          WHERE u.shot_id = s.id AND u.kind = 'web' AND u.state = 'uploaded'),
+                        (SELECT u.error FROM uploads u
+                          WHERE u.shot_id = s.id AND u.state <> 'uploaded' AND u.error IS NOT NULL
+                          ORDER BY u.next_attempt DESC LIMIT 1),
+                        COALESCE(SUM(u.state = 'pending' AND u.error IS NULL), 0),
+                        COALESCE(SUM(u.state = 'uploading'), 0),
+                        COALESCE(SUM(u.state = 'uploaded'), 0),
+                        COALESCE(SUM(u.state = 'pending' AND u.error IS NOT NULL), 0)
+                 FROM (SELECT * FROM shots ORDER BY id DESC LIMIT ?1) s
+                 LEFT JOIN uploads u ON u.shot_id = s.id
+                 GROUP BY s.id
+                 ORDER BY s.id DESC",
+            )?;
+            let rows = stmt.query_map(params![limit as i64], |r| {
+                let state: String = r.get(3)?;
+                let own_error: Option<String> = r.get(6)?;
+                let upload_error: Option<String> = r.get(8)?;
+                Ok((
+                    state,
+                    ShotSummary {
+                        id: r.get(0)?,
+                        source: r.get(1)?,
+                        filename: r.get(2)?,
+                        state: ShotState::Detected,
+                        detected_at: r.get(4)?,
+                        captured_at: r.get(5)?,
+                        published_at: r.get(7)?,
+                        error: own_error.or(upload_error),
+                        uploads: UploadCounts {
+                            pending: r.get::<_, i64>(9)? as u64,
+                            uploading: r.get::<_, i64>(10)? as u64,
+                            uploaded: r.get::<_, i64>(11)? as u64,
+                            failed: r.get::<_, i64>(12)? as u64,
+                        },
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (state, mut summary) = row?;
+                summary.state = ShotState::parse(&state)?;
+                out.push(summary);
+            }
+            Ok(out)
+        })
+        .await
+    }
 }
 
 /// A rendition written to disk, as the journal records it.
@@ -921,6 +1028,73 @@ mod tests {
             j.next_retry_at("t").await.unwrap().as_deref(),
             Some("2999-01-01T00:00:00Z")
         );
+    }
+
+    #[tokio::test]
+    async fn upload_counts_and_recent_shots() {
+        let (_d, j) = journal();
+        let mut ids = Vec::new();
+        for k in ["a", "b", "c"] {
+            let Detected::New(id) = j
+                .record_detected("s", k, &format!("{k}.jpg"))
+                .await
+                .unwrap()
+            else {
+                panic!()
+            };
+            ids.push(id);
+        }
+        for &id in &ids[..2] {
+            j.mark_downloaded(id, Path::new("/f"), 1, &format!("h{id}"), None)
+                .await
+                .unwrap();
+            j.mark_processed(
+                id,
+                vec![RenditionRecord {
+                    kind: "web".into(),
+                    path: "/w".into(),
+                    width: 1,
+                    height: 1,
+                    bytes: 1,
+                }],
+                vec![
+                    ("t".into(), vec!["web".into()]),
+                    ("u".into(), vec!["web".into()]),
+                ],
+            )
+            .await
+            .unwrap();
+        }
+        // a: published on t, failing on u; b: one pending, one being sent; c: only detected.
+        j.mark_uploaded(ids[0], "web", "t", None).await.unwrap();
+        j.upload_retry_later(ids[0], "web", "u", "offline", "2999-01-01T00:00:00Z", false)
+            .await
+            .unwrap();
+        assert_eq!(j.next_upload("t").await.unwrap().unwrap().shot_id, ids[1]);
+        assert_eq!(
+            j.upload_counts().await.unwrap(),
+            UploadCounts {
+                pending: 1,
+                uploading: 1,
+                uploaded: 1,
+                failed: 1
+            }
+        );
+        let recent = j.recent_shots(2).await.unwrap();
+        assert_eq!(
+            recent.iter().map(|s| s.id).collect::<Vec<_>>(),
+            vec![ids[2], ids[1]]
+        );
+        assert_eq!(recent[0].state, ShotState::Detected);
+        assert_eq!(recent[0].uploads, UploadCounts::default());
+        assert_eq!(recent[1].uploads.uploading, 1);
+        assert_eq!(recent[1].uploads.pending, 1);
+        let all = j.recent_shots(50).await.unwrap();
+        let a = &all[2];
+        assert_eq!(a.filename, "a.jpg");
+        assert!(a.published_at.is_some());
+        assert_eq!(a.error.as_deref(), Some("offline"));
+        assert_eq!((a.uploads.uploaded, a.uploads.failed), (1, 1));
     }
 
     /// Web renditions of every shot go before any original, newest first; a target only gets

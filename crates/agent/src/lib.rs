@@ -7,6 +7,7 @@
 //! the album server stores and shows photos (that is `album`, reached only over HTTP).
 
 pub mod camera;
+pub mod control;
 pub mod events;
 pub mod folder;
 pub mod journal;
@@ -24,7 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use events::{AgentEvent, CameraState, CameraStatus, ShotEvent, Stage, TargetStatus};
-pub use journal::{Counts, Journal, Shot, ShotState};
+pub use journal::{Counts, Journal, Shot, ShotState, ShotSummary, UploadCounts};
 
 /// One place the agent publishes to, as written in the agent's config file.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -116,6 +117,8 @@ pub enum AgentError {
     },
     #[error("target {name}: {why}")]
     Target { name: String, why: String },
+    #[error("control API: {0}")]
+    Control(String),
 }
 
 /// A running agent.
@@ -125,6 +128,7 @@ pub struct Agent {
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     library_dir: PathBuf,
+    data_dir: PathBuf,
     downloaded: Arc<Notify>,
     import_existing: bool,
 }
@@ -210,6 +214,7 @@ impl Agent {
             cancel,
             tasks,
             library_dir: config.library_dir,
+            data_dir: config.data_dir,
             downloaded,
             import_existing: config.import_existing,
         })
@@ -250,6 +255,53 @@ impl Agent {
         let ctx = self.source_ctx();
         self.tasks
             .push(tokio::spawn(usb::run(ctx, self.cancel.child_token())));
+    }
+
+    /// Starts the control API (`control`): binds `cfg.listen`, takes the configured token or
+    /// makes a random one, writes it to `{data_dir}/control.token` (0600), and serves until
+    /// the agent shuts down.
+    pub async fn serve_control(
+        &mut self,
+        cfg: &control::ControlConfig,
+    ) -> Result<control::ControlInfo, AgentError> {
+        let token = match &cfg.token {
+            Some(t) => {
+                control::check_token(t.expose()).map_err(AgentError::Control)?;
+                t.clone()
+            }
+            None => upload::naming::Secret::new(control::new_token()),
+        };
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|e| AgentError::Control(format!("cannot listen on {}: {e}", cfg.listen)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| AgentError::Control(e.to_string()))?;
+        let token_file =
+            control::write_token_file(&self.data_dir, token.expose()).map_err(|e| {
+                AgentError::Control(format!(
+                    "cannot write the token file in {}: {e}",
+                    self.data_dir.display()
+                ))
+            })?;
+        let cancel = self.cancel.child_token();
+        let state = control::ControlState::new(
+            self.journal.clone(),
+            self.events.clone(),
+            token.clone(),
+            cancel.clone(),
+        );
+        let app = control::router(state, addr, &cfg.allowed_hosts);
+        self.tasks
+            .push(tokio::spawn(control::serve(listener, app, cancel)));
+        let url = format!("http://{addr}");
+        tracing::info!(%url, token_file = %token_file.display(), "control API listening");
+        Ok(control::ControlInfo {
+            addr,
+            url,
+            token_file,
+            token,
+        })
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {

@@ -34,6 +34,18 @@ pub fn normalize(s: &str) -> Option<String> {
     parse(s).map(fmt)
 }
 
+/// Milliseconds from the shutter to `at`. The camera's clock (`captured_at`) is trusted only
+/// when it agrees with ours (`detected_at`) to within ten minutes; otherwise the moment we
+/// detected the shot stands in for the shutter.
+pub fn shutter_to(detected_at: &str, captured_at: Option<&str>, at: OffsetDateTime) -> Option<u64> {
+    let detected = parse(detected_at)?;
+    let shutter = captured_at
+        .and_then(parse)
+        .filter(|c| (*c - detected).abs() < Duration::minutes(10))
+        .unwrap_or(detected);
+    u64::try_from((at - shutter).whole_milliseconds()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

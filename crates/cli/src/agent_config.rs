@@ -33,6 +33,9 @@ pub struct AgentFile {
     pub recipe: Option<imaging::Recipe>,
     #[serde(default, rename = "target")]
     pub targets: Vec<TargetEntry>,
+    /// The control API (status and live events for the desktop UI or a remote UI); off
+    /// unless this table is present or `--control` is given.
+    pub control: Option<agent::control::ControlConfig>,
 }
 
 fn yes() -> bool {
@@ -252,6 +255,9 @@ mod tests {
             upload_url = "http://127.0.0.1:9/files"
             token = "SECRET456"
             concurrency = 1
+            [control]
+            listen = "127.0.0.1:7399"
+            token = "SECRET789-long-enough"
         "#;
         let f: AgentFile = toml::from_str(text).unwrap();
         f.check().unwrap();
@@ -273,6 +279,12 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(cfg.targets[1].concurrency, 1);
+        let control = f.control.as_ref().unwrap();
+        assert_eq!(control.listen.port(), 7399);
+        assert_eq!(
+            control.token.as_ref().map(|t| t.expose()),
+            Some("SECRET789-long-enough")
+        );
         let shown = f.redacted();
         assert!(!shown.contains("SECRET"), "{shown}");
         assert!(shown.contains("backup"), "{shown}");

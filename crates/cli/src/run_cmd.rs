@@ -19,6 +19,8 @@ Examples:
       publish what the camera maker's tethering tool writes into a folder
   hotshoe run --config event.toml --print-config
       show the config as it will be used (secrets left out), then run
+  hotshoe run --folder ~/Pictures/EOS --control
+      also serve the control API (status and live events for a UI) on 127.0.0.1:7380
 
 The config file (TOML) is documented in docs/agent-config.md; everything in it has a default.")]
 pub struct RunArgs {
@@ -47,6 +49,10 @@ pub struct RunArgs {
     /// Upload cap over all targets, e.g. "8 Mbit/s" or "1 MB/s"; 0 = unlimited.
     #[arg(long, value_name = "RATE")]
     pub bandwidth_limit: Option<Bandwidth>,
+    /// Serve the control API (status and live events for a UI) on ADDR [default:
+    /// 127.0.0.1:7380]; the token is written to `control.token` in the data folder.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:7380")]
+    pub control: Option<std::net::SocketAddr>,
     /// Print the effective config (without secrets) before starting.
     #[arg(long)]
     pub print_config: bool,
@@ -94,6 +100,9 @@ impl RunArgs {
         }
         if let Some(b) = self.bandwidth_limit {
             file.bandwidth_limit = Some(b);
+        }
+        if let Some(addr) = self.control {
+            file.control.get_or_insert_with(Default::default).listen = addr;
         }
         Ok(file)
     }
@@ -148,6 +157,20 @@ pub async fn run(args: RunArgs, verbose: u8, json: bool) -> Result<()> {
     }
     for f in &file.folders {
         lines.println(&format!("watching {}", f.path.display()));
+    }
+    if let Some(c) = &file.control {
+        let info = agent
+            .serve_control(c)
+            .await
+            .context("starting the control API")?;
+        // The token itself is never printed or logged: it is in a file only its owner reads.
+        lines.println(&format!(
+            "control API: {}/api/status and {}/api/events (token in {}: send it as \
+             `Authorization: Bearer …` or `?token=…`)",
+            info.url,
+            info.url,
+            info.token_file.display()
+        ));
     }
 
     lines.follow(&mut events).await;

@@ -320,15 +320,11 @@ async fn idle_wait(journal: &Journal, target: &str) -> Duration {
 /// Shutter to gallery. The camera's clock is trusted only when it agrees with ours to within
 /// ten minutes; otherwise the moment we detected the shot stands in for the shutter.
 pub fn latency_ms(job: &UploadJob) -> Option<u64> {
-    let now = time::OffsetDateTime::now_utc();
-    let detected = time_fmt::parse(&job.detected_at)?;
-    let shutter = job
-        .captured_at
-        .as_deref()
-        .and_then(time_fmt::parse)
-        .filter(|c| (*c - detected).abs() < time::Duration::minutes(10))
-        .unwrap_or(detected);
-    u64::try_from((now - shutter).whole_milliseconds()).ok()
+    time_fmt::shutter_to(
+        &job.detected_at,
+        job.captured_at.as_deref(),
+        time::OffsetDateTime::now_utc(),
+    )
 }
 
 fn emit(
