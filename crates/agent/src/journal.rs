@@ -863,6 +863,17 @@ fn migrate(conn: &mut Connection) -> Result<(), JournalError> {
 mod tests {
     use super::*;
 
+    /// A one-pixel web rendition: for tests about queueing, not pixels.
+    fn tiny_web() -> Vec<RenditionRecord> {
+        vec![RenditionRecord {
+            kind: "web".into(),
+            path: "/w".into(),
+            width: 1,
+            height: 1,
+            bytes: 1,
+        }]
+    }
+
     fn journal() -> (tempfile::TempDir, Journal) {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
@@ -1007,19 +1018,9 @@ mod tests {
         j.mark_downloaded(id, Path::new("/f"), 1, "h", None)
             .await
             .unwrap();
-        j.mark_processed(
-            id,
-            vec![RenditionRecord {
-                kind: "web".into(),
-                path: "/w".into(),
-                width: 1,
-                height: 1,
-                bytes: 1,
-            }],
-            vec![("t".into(), vec!["web".into()])],
-        )
-        .await
-        .unwrap();
+        j.mark_processed(id, tiny_web(), vec![("t".into(), vec!["web".into()])])
+            .await
+            .unwrap();
         j.upload_retry_later(id, "web", "t", "offline", "2999-01-01T00:00:00Z", true)
             .await
             .unwrap();
@@ -1050,13 +1051,7 @@ mod tests {
                 .unwrap();
             j.mark_processed(
                 id,
-                vec![RenditionRecord {
-                    kind: "web".into(),
-                    path: "/w".into(),
-                    width: 1,
-                    height: 1,
-                    bytes: 1,
-                }],
+                tiny_web(),
                 vec![
                     ("t".into(), vec!["web".into()]),
                     ("u".into(), vec!["web".into()]),

@@ -3,36 +3,19 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{bin, free_port, terminate, wait_until, write_shot, AgentDirs};
+use support::{free_port, terminate, wait_until, write_shot, AgentDirs, AgentProc};
 
 #[test]
 fn run_with_control_serves_status_and_keeps_the_token_out_of_output_and_logs() {
     let tmp = tempfile::tempdir().unwrap();
     let dirs = AgentDirs::new(tmp.path());
     let port = free_port();
-    let out = std::fs::File::create(&dirs.log).unwrap();
-    let mut child = Command::new(bin())
-        .arg("run")
-        .arg("--no-usb")
-        .arg("--folder")
-        .arg(&dirs.hot)
-        .arg("--data-dir")
-        .arg(&dirs.data)
-        .arg("--library-dir")
-        .arg(&dirs.library)
-        .arg("--control")
-        .arg(format!("127.0.0.1:{port}"))
-        .env("HOTSHOE_LOG", "debug")
-        .env("HOTSHOE_CONFIG", "/dev/null")
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
+    let control = format!("127.0.0.1:{port}");
+    // Debug level: the token must stay out of even the most talkative log.
+    let mut agent = AgentProc::start_without_album(&dirs, &["--control", &control], "debug");
 
     let token_file = dirs.data.join("control.token");
     let output = || std::fs::read_to_string(&dirs.log).unwrap_or_default();
@@ -80,7 +63,7 @@ fn run_with_control_serves_status_and_keeps_the_token_out_of_output_and_logs() {
     let (code, v) = status("not-the-token");
     assert_eq!(code, 401, "{v}");
 
-    terminate(&mut child, Duration::from_secs(20));
+    terminate(&mut agent.child, Duration::from_secs(20));
     let printed = output();
     assert!(!printed.contains(&token), "the token was printed");
     let mut logs = 0;

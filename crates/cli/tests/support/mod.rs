@@ -236,6 +236,21 @@ impl AgentProc {
         setup_link: &str,
         extra: &[&str],
     ) -> AgentProc {
+        AgentProc::spawn(netns, dirs, Some(setup_link), extra, "info")
+    }
+
+    /// `hotshoe run` with no album (no `--setup`), logging at `log` level.
+    pub fn start_without_album(dirs: &AgentDirs, extra: &[&str], log: &str) -> AgentProc {
+        AgentProc::spawn(None, dirs, None, extra, log)
+    }
+
+    fn spawn(
+        netns: Option<&str>,
+        dirs: &AgentDirs,
+        setup_link: Option<&str>,
+        extra: &[&str],
+        log: &str,
+    ) -> AgentProc {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -245,11 +260,11 @@ impl AgentProc {
             Some(ns) => NetLab::command(ns, &bin()),
             None => Command::new(bin()),
         };
+        cmd.arg("run").arg("--no-usb");
+        if let Some(link) = setup_link {
+            cmd.arg("--setup").arg(link);
+        }
         let child = cmd
-            .arg("run")
-            .arg("--no-usb")
-            .arg("--setup")
-            .arg(setup_link)
             .arg("--folder")
             .arg(&dirs.hot)
             .arg("--data-dir")
@@ -257,7 +272,7 @@ impl AgentProc {
             .arg("--library-dir")
             .arg(&dirs.library)
             .args(extra)
-            .env("HOTSHOE_LOG", "info")
+            .env("HOTSHOE_LOG", log)
             // No user config file may leak into a test.
             .env("HOTSHOE_CONFIG", "/dev/null")
             .stdin(Stdio::null())
